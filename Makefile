@@ -1,0 +1,58 @@
+# Keepsake — the commands a newcomer needs. `make run` to try it, `make test` to test it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-fast bench lint format audit migrations-check clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed  ## Create the virtualenv and install pinned dependencies
+
+# Web, Celery worker and beat together, on SQLite, a filesystem broker and a local
+# mailbox under var/. Ctrl-C stops all three.
+run: install
+	@mkdir -p var
+	DJANGO_DEBUG=true $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=true $(PY) manage.py createcachetable
+	@echo ""
+	@echo "  Keepsake is starting at  http://$(HOST):$(PORT)/"
+	@echo "  Its e-mails land in      http://$(HOST):$(PORT)/email/mailbox/  (or: $(PY) manage.py mailbox)"
+	@echo "  Ctrl-C stops web, worker and beat."
+	@echo ""
+	DJANGO_DEBUG=true KEEPSAKE_BASE_URL=http://$(HOST):$(PORT) HOST=$(HOST) PORT=$(PORT) \
+		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile.dev start
+
+# The whole suite. With DATABASE_URL / REDIS_URL set it runs on PostgreSQL and Redis;
+# REQUIRE_SERVICES=1 turns "service missing" skips into failures (CI sets it).
+test: install
+	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install  ## Everything but the browser and the real-service tests
+	$(PY) -m pytest -m "not e2e and not integration" $(PYTEST_ARGS)
+
+bench: install  ## Benchmarks: print figures (run on PostgreSQL with DATABASE_URL for real numbers)
+	$(PY) -m bench
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+audit: install
+	$(VENV)/bin/pip install --quiet pip-audit==2.10.1
+	$(VENV)/bin/pip-audit --skip-editable
+
+clean:
+	rm -rf $(VENV) var/broker var/static

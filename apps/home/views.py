@@ -1,0 +1,28 @@
+from django.shortcuts import redirect, render
+
+from apps.accounts.access import space_required
+from apps.journal.selectors import dashboard_journal
+from apps.rituals.selectors import dashboard_rituals
+from apps.vault.selectors import dashboard_vault
+
+
+def landing(request):
+    if request.user.is_authenticated:
+        return redirect("home:dashboard")
+    return render(request, "home/landing.html")
+
+
+@space_required
+def dashboard(request):
+    """The space at a glance; each feature contributes one selector's worth."""
+    space = request.space
+    members = list(space.members.order_by("joined_space_at"))
+    context = {
+        "space": space,
+        "members": members,
+        "partner": next((m for m in members if m.pk != request.user.pk), None),
+        "rituals": dashboard_rituals(space=space, user=request.user),
+        "journal": dashboard_journal(space=space, user=request.user),
+        "vault": dashboard_vault(space=space, user=request.user),
+    }
+    return render(request, "home/dashboard.html", context)

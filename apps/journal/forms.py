@@ -1,0 +1,133 @@
+import datetime as dt
+import re
+
+from django import forms
+
+from .models import ENTRY_MAX_CHARS, REPLY_MAX_CHARS, Entry
+from .prompts import prompt_get
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+class EntryForm(forms.ModelForm):
+    text = forms.CharField(
+        label="What are you grateful for?",
+        max_length=ENTRY_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 6, "dir": "auto", "maxlength": ENTRY_MAX_CHARS}),
+        error_messages={
+            "required": "Write a few words first.",
+            "max_length": "An entry can be at most %(limit_value)s characters "
+            "(this one has %(show_value)s).",
+        },
+    )
+    prompt_key = forms.CharField(required=False, widget=forms.HiddenInput, max_length=40)
+
+    class Meta:
+        model = Entry
+        fields = ["text", "about_partner", "is_private", "prompt_key"]
+
+    def clean_prompt_key(self):
+        key = self.cleaned_data.get("prompt_key") or ""
+        return key if prompt_get(key) else ""
+
+
+class EntryEditForm(forms.ModelForm):
+    text = EntryForm.base_fields["text"]
+
+    class Meta:
+        model = Entry
+        fields = ["text", "about_partner", "is_private"]
+
+
+class QuickEntryForm(EntryForm):
+    """The dashboard's small box: the same fields, a shorter text area."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["text"].widget.attrs["rows"] = 3
+        self.fields["text"].widget.attrs["id"] = "id_quick_text"
+        self.fields["is_private"].widget.attrs["id"] = "id_quick_private"
+        self.fields["about_partner"].widget.attrs["id"] = "id_quick_about"
+
+
+class AppreciationForm(forms.Form):
+    heart = forms.BooleanField(label="Send a heart", required=False, initial=True)
+    reply = forms.CharField(
+        label="A short reply",
+        required=False,
+        max_length=REPLY_MAX_CHARS,
+        widget=forms.TextInput(attrs={"dir": "auto", "maxlength": REPLY_MAX_CHARS}),
+        error_messages={"max_length": "A reply can be at most %(limit_value)s characters."},
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("heart") and not data.get("reply", "").strip():
+            raise forms.ValidationError("Send a heart or write a short reply.")
+        return data
+
+
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class JournalFilterForm(forms.Form):
+    author = forms.TypedChoiceField(
+        label="Written by", required=False, coerce=int, empty_value=None
+    )
+    month = forms.CharField(
+        label="Month",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "month", "placeholder": "YYYY-MM"}),
+    )
+    q = forms.CharField(label="Search", required=False, max_length=200)
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["author"].choices = [("", "Both of us")] + [(m.pk, m.name) for m in members]
+
+    def clean_month(self):
+        value = (self.cleaned_data.get("month") or "").strip()
+        if not value:
+            return None
+        match = MONTH_RE.match(value)
+        if not match:
+            raise forms.ValidationError("Pick a month as YYYY-MM.")
+        try:
+            return dt.date(int(match.group(1)), int(match.group(2)), 1)
+        except ValueError:
+            raise forms.ValidationError("Pick a month as YYYY-MM.") from None
+
+
+class JournalSettingsForm(forms.Form):
+    weekdays = forms.TypedMultipleChoiceField(
+        label="Nudge me on",
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A short e-mail inviting you to write. Leave all unticked for none.",
+    )
+    nudge_time = forms.TimeField(
+        label="At (your local time)",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    digest_enabled = forms.BooleanField(
+        label="Send me a weekly digest of my partner's shared entries (Sunday evening)",
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        missing_time = data.get("nudge_time") is None and "nudge_time" not in self.errors
+        if data.get("weekdays") and missing_time:
+            self.add_error("nudge_time", "Pick a time for the nudges.")
+        return data

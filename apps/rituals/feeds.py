@@ -1,0 +1,66 @@
+"""The calendar feed: a partner's rituals (and the anniversary) as an iCalendar file."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from icalendar import Alarm, Calendar, Event, vRecur
+
+from apps.core.tz import get_zone
+
+from .models import ReminderPreference, Ritual
+
+
+def calendar_for(*, user, rituals: list[Ritual], prefs: dict) -> bytes:
+    """``prefs``: {ritual id or None: (kind, minutes)} as the services resolve them."""
+    space = user.space
+    tz = get_zone(space.time_zone)
+    cal = Calendar()
+    cal.add("prodid", "-//Keepsake//Rituals//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"{space.name} · Keepsake")
+    cal.add("x-wr-timezone", space.time_zone)
+    host = settings.SITE_URL.split("//")[-1].split("/")[0] or "keepsake"
+    for ritual in rituals:
+        event = Event()
+        event.add("uid", f"ritual-{ritual.pk}@{host}")
+        event.add("summary", ritual.title)
+        if ritual.description:
+            event.add("description", ritual.description)
+        start = dt.datetime.combine(ritual.starts_on, ritual.time_of_day, tzinfo=tz)
+        event.add("dtstart", start)
+        event.add("duration", dt.timedelta(minutes=ritual.duration_minutes or 30))
+        event.add("rrule", vRecur.from_ical(ritual.rrule))
+        event.add("dtstamp", ritual.updated_at)
+        kind, minutes = prefs.get(ritual.pk) or prefs.get(None)
+        trigger = None
+        if kind == ReminderPreference.Kind.AT_TIME:
+            trigger = dt.timedelta(0)
+        elif kind == ReminderPreference.Kind.BEFORE:
+            trigger = -dt.timedelta(minutes=minutes)
+        elif kind == ReminderPreference.Kind.MORNING:
+            morning = dt.datetime.combine(ritual.starts_on, dt.time(8, 0))
+            at = dt.datetime.combine(ritual.starts_on, ritual.time_of_day)
+            trigger = min(dt.timedelta(0), morning - at)
+        if trigger is not None:
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", ritual.title)
+            alarm.add("trigger", trigger)
+            event.add_component(alarm)
+        cal.add_component(event)
+    if space.anniversary:
+        event = Event()
+        event.add("uid", f"anniversary-{space.pk}@{host}")
+        event.add("summary", f"Anniversary of {space.name}")
+        event.add("dtstart", space.anniversary)
+        event.add("dtstamp", space.created_at)
+        if space.anniversary.month == 2 and space.anniversary.day == 29:
+            # 28 February in common years (DESIGN.md).
+            event.add("rrule", {"freq": "yearly", "bymonth": 2, "bymonthday": -1})
+        else:
+            event.add("rrule", {"freq": "yearly"})
+        cal.add_component(event)
+    cal.add_missing_timezones()
+    return cal.to_ical()

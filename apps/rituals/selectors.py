@@ -1,0 +1,206 @@
+"""Reads of the rituals app, always scoped to a space (and the viewer).
+
+Every function here runs a fixed number of queries, whatever the amount of data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+from django.utils import timezone
+
+from apps.core.tz import local_today
+
+from .models import CheckIn, Ritual
+
+HEATMAP_WEEKS = 53
+
+
+def rituals_for_space(*, space, include_archived: bool = False):
+    qs = Ritual.objects.filter(space=space).select_related("space", "giver")
+    if not include_archived:
+        qs = qs.exclude(status=Ritual.Status.ARCHIVED)
+    return qs
+
+
+def _together_needed(members: list) -> int:
+    return max(1, min(2, len(members)))
+
+
+def _kept_map(*, space, first: dt.date, last: dt.date, ritual=None) -> dict:
+    """{(ritual id, day): set of user ids who kept it} in the range (one query)."""
+    qs = CheckIn.objects.filter(
+        space=space, status=CheckIn.Status.KEPT, occurrence__gte=first, occurrence__lte=last
+    )
+    if ritual is not None:
+        qs = qs.filter(ritual=ritual)
+    kept = defaultdict(set)
+    for ritual_id, day, user_id in qs.values_list("ritual_id", "occurrence", "user_id"):
+        kept[(ritual_id, day)].add(user_id)
+    return kept
+
+
+def totals_together(*, space, members, today: dt.date, ritual=None) -> dict:
+    """Occurrences kept together: all time and this calendar year (never reset)."""
+    qs = CheckIn.objects.filter(space=space, status=CheckIn.Status.KEPT)
+    if ritual is not None:
+        qs = qs.filter(ritual=ritual)
+    together = (
+        qs.values("ritual_id", "occurrence")
+        .annotate(n=Count("user_id", distinct=True))
+        .filter(n__gte=_together_needed(members))
+    )
+    days = [row["occurrence"] for row in together]
+    return {
+        "all_time": len(days),
+        "this_year": sum(1 for d in days if d.year == today.year),
+        "year": today.year,
+    }
+
+
+def streak(*, ritual: Ritual, kept: dict, needed: int, today: dt.date, first: dt.date) -> int:
+    """Consecutive occurrences kept together, counting back from today.
+
+    Today's occurrence counts when it is complete and never breaks the streak while
+    it is still open.
+    """
+    days = ritual.days_between(max(first, ritual.starts_on), today)
+    count = 0
+    for day in reversed(days):
+        together = len(kept.get((ritual.pk, day), ())) >= needed
+        if together:
+            count += 1
+        elif day == today:
+            continue
+        else:
+            break
+    return count
+
+
+@dataclass
+class Heatmap:
+    """A contribution-calendar of a year: cells per day, and a text summary per month."""
+
+    cells: list = field(default_factory=list)  # dicts: x, y, day, level, label
+    months: list = field(default_factory=list)  # (label, x)
+    summary: list = field(default_factory=list)  # (month label, times together)
+    total: int = 0
+    width: int = 0
+    height: int = 0
+
+
+CELL = 12
+
+
+def heatmap(*, kept: dict, needed: int, today: dt.date, ritual_ids=None) -> Heatmap:
+    """Days with at least one occurrence kept together; level grows with the count."""
+    per_day = defaultdict(int)
+    for (ritual_id, day), users in kept.items():
+        if ritual_ids is not None and ritual_id not in ritual_ids:
+            continue
+        if len(users) >= needed:
+            per_day[day] += 1
+    # Columns are weeks starting on Monday; the last column holds today.
+    last_monday = today - dt.timedelta(days=today.weekday())
+    first = last_monday - dt.timedelta(weeks=HEATMAP_WEEKS - 1)
+    hm = Heatmap(width=HEATMAP_WEEKS * CELL + 30, height=7 * CELL + 20)
+    seen_months = set()
+    monthly = defaultdict(int)
+    day = first
+    while day <= today:
+        week = (day - first).days // 7
+        count = per_day.get(day, 0)
+        level = 0 if count == 0 else min(3, count)
+        times = "time" if count == 1 else "times"
+        label = (
+            f"{day:%a %-d %b %Y}: kept together {count} {times}" if count else f"{day:%a %-d %b %Y}"
+        )
+        hm.cells.append(
+            {"x": 30 + week * CELL, "y": 16 + day.weekday() * CELL, "level": level, "label": label}
+        )
+        if day.day <= 7 and day.weekday() == 0 and (day.year, day.month) not in seen_months:
+            seen_months.add((day.year, day.month))
+            hm.months.append((f"{day:%b}", 30 + week * CELL))
+        monthly[(day.year, day.month)] += count
+        hm.total += count
+        day += dt.timedelta(days=1)
+    hm.summary = [(dt.date(y, m, 1).strftime("%B %Y"), n) for (y, m), n in sorted(monthly.items())]
+    return hm
+
+
+def ritual_progress(*, ritual: Ritual, members: list, now: dt.datetime | None = None) -> dict:
+    """Streak, totals and heatmap of one ritual (three queries)."""
+    now = now or timezone.now()
+    today = local_today(ritual.space.time_zone, now)
+    needed = _together_needed(members)
+    first = today - dt.timedelta(days=366 * 2)
+    kept = _kept_map(space=ritual.space, first=first, last=today, ritual=ritual)
+    return {
+        "streak": streak(ritual=ritual, kept=kept, needed=needed, today=today, first=first),
+        "totals": totals_together(space=ritual.space, members=members, today=today, ritual=ritual),
+        "heatmap": heatmap(kept=kept, needed=needed, today=today),
+    }
+
+
+def space_progress(*, space, members: list, now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    today = local_today(space.time_zone, now)
+    needed = _together_needed(members)
+    first = today - dt.timedelta(weeks=HEATMAP_WEEKS)
+    kept = _kept_map(space=space, first=first, last=today)
+    return {
+        "totals": totals_together(space=space, members=members, today=today),
+        "heatmap": heatmap(kept=kept, needed=needed, today=today),
+    }
+
+
+def check_ins_for(*, ritual: Ritual, days: list[dt.date]) -> dict:
+    """{day: {user id: CheckIn}} for the given days of one ritual (one query)."""
+    out = defaultdict(dict)
+    for check_in in CheckIn.objects.filter(ritual=ritual, occurrence__in=days):
+        out[check_in.occurrence][check_in.user_id] = check_in
+    return out
+
+
+def dashboard_rituals(*, space, user, now: dt.datetime | None = None) -> dict:
+    """Today's rituals with each partner's answer, and what comes up next (three queries)."""
+    now = now or timezone.now()
+    today = local_today(space.time_zone, now)
+    rituals = list(
+        Ritual.objects.filter(space=space, status=Ritual.Status.ACTIVE).select_related("space")
+    )
+    for ritual in rituals:
+        ritual.space = space
+    members = list(space.members.all())
+    check_ins = defaultdict(dict)
+    for c in CheckIn.objects.filter(space=space, occurrence=today):
+        check_ins[c.ritual_id][c.user_id] = c
+    partner = next((m for m in members if m.pk != user.pk), None)
+    todays = []
+    upcoming = []
+    horizon = now + dt.timedelta(days=7)
+    for ritual in rituals:
+        occ = ritual.occurrence_on(today)
+        if occ is not None:
+            mine = check_ins[ritual.pk].get(user.pk)
+            theirs = check_ins[ritual.pk].get(partner.pk) if partner else None
+            todays.append({"ritual": ritual, "at": occ.at, "mine": mine, "theirs": theirs})
+        for nxt in ritual.occurrences_iter(now):
+            if nxt.day == today:
+                continue
+            if nxt.at > horizon:
+                break
+            upcoming.append({"ritual": ritual, "at": nxt.at, "day": nxt.day})
+            break
+    todays.sort(key=lambda t: t["at"])
+    upcoming.sort(key=lambda t: t["at"])
+    return {
+        "today": today,
+        "todays": todays,
+        "upcoming": upcoming[:5],
+        "partner": partner,
+        "count": len(rituals),
+    }

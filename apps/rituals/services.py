@@ -1,0 +1,742 @@
+"""Writes of the rituals app: rituals, reminder schedules, the reminder pass, check-ins.
+
+The reminder pass follows DESIGN.md "Jobs and scheduling": due rows are found by
+the indexed ``ReminderSchedule.next_remind_at``, claimed with ``SELECT … FOR
+UPDATE SKIP LOCKED`` in batches, each reminder is recorded once under a unique
+constraint, the e-mail goes into the outbox, and the row is advanced in the same
+transaction. A reminder more than its grace period late is recorded as missed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.core.tz import get_zone, local_today
+from apps.notifications.models import Category
+from apps.notifications.services import BatchSigner, EmailItem, email_enqueue_many
+
+from . import library
+from .models import (
+    CalendarFeed,
+    CheckIn,
+    QuestionUse,
+    Reminder,
+    ReminderPreference,
+    ReminderSchedule,
+    Ritual,
+    remind_at,
+)
+from .questions import QUESTIONS
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+CHECKIN_SALT = "keepsake.rituals.checkin"
+DEFAULT_KIND = ReminderPreference.Kind.BEFORE
+DEFAULT_MINUTES = 30
+# Occurrences looked at when searching for the next reminder before giving up.
+SEARCH_LIMIT = 400
+
+
+class RitualError(ValueError):
+    """Bad input for a ritual write; the message is safe to show."""
+
+
+def grace() -> dt.timedelta:
+    return dt.timedelta(minutes=getattr(settings, "RITUALS_REMINDER_GRACE_MINUTES", 120))
+
+
+# --- Preferences ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pref:
+    kind: str
+    minutes: int
+
+
+def _prefs_map(*, user_ids, ritual_ids) -> dict:
+    rows = (
+        ReminderPreference.objects.filter(user_id__in=user_ids)
+        .filter(Q(ritual__isnull=True) | Q(ritual_id__in=ritual_ids))
+        .values_list("user_id", "ritual_id", "kind", "minutes_before")
+    )
+    return {(user_id, ritual_id): Pref(kind, minutes) for user_id, ritual_id, kind, minutes in rows}
+
+
+def _pref(prefs: dict, user_id: int, ritual_id: int) -> Pref:
+    return (
+        prefs.get((user_id, ritual_id))
+        or prefs.get((user_id, None))
+        or Pref(DEFAULT_KIND, DEFAULT_MINUTES)
+    )
+
+
+def preference_effective(*, user, ritual=None) -> Pref:
+    prefs = _prefs_map(user_ids=[user.pk], ritual_ids=[ritual.pk] if ritual else [])
+    return _pref(prefs, user.pk, ritual.pk if ritual else None)
+
+
+def reminder_preference_set(
+    *, user, ritual: Ritual | None = None, kind: str, minutes_before: int = 30, now=None
+) -> ReminderPreference | None:
+    """Set a partner's default (``ritual`` None) or one ritual's override; ``kind`` "" clears
+    the override. Recomputes that partner's schedules."""
+    now = now or timezone.now()
+    if kind and kind not in ReminderPreference.Kind.values:
+        raise RitualError("Choose when to be reminded.")
+    if not 0 <= int(minutes_before) <= 7 * 24 * 60:
+        raise RitualError("Choose between 0 minutes and 7 days before.")
+    if ritual is not None and ritual.space_id != user.space_id:
+        raise RitualError("That ritual is not in your space.")
+    with transaction.atomic():
+        pref = None
+        if not kind:
+            ReminderPreference.objects.filter(user=user, ritual=ritual).delete()
+        else:
+            pref, _ = ReminderPreference.objects.update_or_create(
+                user=user, ritual=ritual, defaults={"kind": kind, "minutes_before": minutes_before}
+            )
+        if ritual is not None:
+            schedules_sync(ritual=ritual, now=now)
+        else:
+            schedules_sync_user(user=user, now=now)
+    return pref
+
+
+# --- Schedules ------------------------------------------------------------------------------
+
+
+def _zones(ritual: Ritual, user) -> str:
+    return f"{ritual.space.time_zone}|{user.zone}"
+
+
+def next_reminder(
+    *, ritual: Ritual, user, pref: Pref, now: dt.datetime, after_day=None, after_occ=None
+):
+    """(occurrence day, remind instant) of the next reminder, or (None, None).
+
+    Without ``after_day``: the first occurrence whose reminder is still ahead (>= now).
+    With it: the first occurrence after that day, however late (the pass then decides
+    whether it is sent or missed); ``after_occ`` is that day's occurrence when the
+    caller has it already.
+    """
+    if not ritual.is_active or pref.kind == ReminderPreference.Kind.OFF:
+        return None, None
+    if user.space_id != ritual.space_id:
+        return None, None
+    zone = user.zone
+    if after_day is not None:
+        done = after_occ if after_occ is not None else ritual.occurrence_on(after_day)
+        start = (done.at if done else now) + dt.timedelta(seconds=1)
+    else:
+        start = now
+    for i, occ in enumerate(ritual.occurrences_iter(start)):
+        if i >= SEARCH_LIMIT:
+            break
+        if after_day is not None and occ.day <= after_day:
+            continue
+        when = remind_at(pref.kind, pref.minutes, occ.at, zone)
+        if after_day is None and when < now:
+            continue
+        return occ.day, when
+    return None, None
+
+
+def schedules_sync(*, ritual: Ritual, now: dt.datetime | None = None, members=None) -> None:
+    """Recompute each partner's next reminder of ``ritual`` (after an edit, pause, …)."""
+    now = now or timezone.now()
+    members = list(members if members is not None else ritual.space.members.all())
+    prefs = _prefs_map(user_ids=[m.pk for m in members], ritual_ids=[ritual.pk])
+    with transaction.atomic():
+        for member in members:
+            day, when = next_reminder(
+                ritual=ritual, user=member, pref=_pref(prefs, member.pk, ritual.pk), now=now
+            )
+            ReminderSchedule.objects.update_or_create(
+                ritual=ritual,
+                user=member,
+                defaults={
+                    "next_remind_at": when,
+                    "next_occurrence": day,
+                    "zones": _zones(ritual, member),
+                },
+            )
+        ReminderSchedule.objects.filter(ritual=ritual).exclude(
+            user_id__in=[m.pk for m in members]
+        ).update(next_remind_at=None, next_occurrence=None)
+
+
+def schedules_sync_user(*, user, now: dt.datetime | None = None) -> None:
+    """Recompute one partner's reminders, e.g. after they changed their time zone."""
+    if not user.space_id:
+        return
+    for ritual in Ritual.objects.filter(space_id=user.space_id).select_related("space"):
+        schedules_sync(ritual=ritual, now=now, members=[user])
+
+
+def schedules_sync_space(*, space, now: dt.datetime | None = None) -> None:
+    """Recompute every reminder of a space (after the space's time zone changed)."""
+    members = list(space.members.all())
+    for ritual in Ritual.objects.filter(space=space).select_related("space"):
+        schedules_sync(ritual=ritual, now=now, members=members)
+
+
+# --- Rituals --------------------------------------------------------------------------------
+
+RITUAL_FIELDS = (
+    "title",
+    "description",
+    "participation",
+    "giver",
+    "rrule",
+    "recurrence",
+    "starts_on",
+    "time_of_day",
+    "duration_minutes",
+    "is_conversation",
+)
+
+
+def _check_giver(space, fields: dict) -> None:
+    if fields.get("participation") == Ritual.Participation.GIVES:
+        giver = fields.get("giver")
+        if giver is None or giver.space_id != space.pk:
+            raise RitualError("Choose which of you gives.")
+    else:
+        fields["giver"] = None
+
+
+def ritual_create(*, space, user, now: dt.datetime | None = None, **fields) -> Ritual:
+    now = now or timezone.now()
+    _check_giver(space, fields)
+    with transaction.atomic():
+        ritual = Ritual.objects.create(
+            space=space, created_by=user, **{k: v for k, v in fields.items() if k in RITUAL_FIELDS}
+        )
+        ritual.space = space
+        schedules_sync(ritual=ritual, now=now)
+    return ritual
+
+
+def ritual_update(*, ritual: Ritual, now: dt.datetime | None = None, **fields) -> Ritual:
+    now = now or timezone.now()
+    if "participation" in fields or "giver" in fields:
+        fields.setdefault("participation", ritual.participation)
+        fields.setdefault("giver", ritual.giver)
+        _check_giver(ritual.space, fields)
+    with transaction.atomic():
+        for key, value in fields.items():
+            if key in RITUAL_FIELDS:
+                setattr(ritual, key, value)
+        ritual.save()
+        schedules_sync(ritual=ritual, now=now)
+    return ritual
+
+
+def ritual_set_status(*, ritual: Ritual, status: str, now: dt.datetime | None = None) -> Ritual:
+    if status not in Ritual.Status.values:
+        raise RitualError("Unknown status.")
+    with transaction.atomic():
+        ritual.status = status
+        ritual.save(update_fields=["status", "updated_at"])
+        schedules_sync(ritual=ritual, now=now)
+    return ritual
+
+
+def ritual_add_from_library(
+    *, space, user, key: str, now: dt.datetime | None = None, **overrides
+) -> Ritual:
+    """One click: the library ritual as it is, starting today in the space's zone."""
+    from .recurrence import rrule_from_answers
+
+    item = library.BY_KEY.get(key)
+    if item is None:
+        raise RitualError("That ritual is not in the library.")
+    now = now or timezone.now()
+    starts_on = overrides.pop("starts_on", None) or local_today(space.time_zone, now)
+    answers = dict(item.answers)
+    fields = {
+        "title": item.title,
+        "description": item.description,
+        "participation": item.participation,
+        "giver": user if item.participation == Ritual.Participation.GIVES else None,
+        "recurrence": answers,
+        "rrule": rrule_from_answers(answers, starts_on),
+        "starts_on": starts_on,
+        "time_of_day": item.time_of_day,
+        "duration_minutes": item.duration_minutes,
+        "is_conversation": item.is_conversation,
+        **overrides,
+    }
+    ritual = ritual_create(space=space, user=user, now=now, **fields)
+    Ritual.objects.filter(pk=ritual.pk).update(library_key=key)
+    ritual.library_key = key
+    return ritual
+
+
+# --- Conversation questions -------------------------------------------------------------------
+
+
+def question_for(*, ritual: Ritual, day: dt.date) -> int:
+    """The question for one occurrence (the same for both partners), fresh for the space."""
+    for _attempt in range(3):
+        existing = QuestionUse.objects.filter(ritual=ritual, occurrence=day).first()
+        if existing is not None:
+            return existing.question
+        cycle = QuestionUse.objects.filter(space_id=ritual.space_id).aggregate(c=Max("cycle"))["c"]
+        cycle = cycle or 0
+        used = set(
+            QuestionUse.objects.filter(space_id=ritual.space_id, cycle=cycle).values_list(
+                "question", flat=True
+            )
+        )
+        remaining = [i for i in range(len(QUESTIONS)) if i not in used]
+        if not remaining:
+            cycle += 1
+            remaining = list(range(len(QUESTIONS)))
+        pick = secrets.choice(remaining)
+        try:
+            with transaction.atomic():
+                QuestionUse.objects.create(
+                    space_id=ritual.space_id,
+                    ritual=ritual,
+                    occurrence=day,
+                    question=pick,
+                    cycle=cycle,
+                )
+            return pick
+        except IntegrityError:
+            continue  # someone else picked at the same moment: look again
+    return secrets.choice(range(len(QUESTIONS)))
+
+
+def _questions_for(pairs: dict) -> dict:
+    """``question_for`` for a whole batch: {(ritual id, day): question} for the
+    {(ritual id, day): ritual} given, in a fixed number of queries.
+
+    The same rules: an occurrence keeps the question it has; a new one is picked among
+    the questions the space has not had in its current cycle (a new cycle once all were
+    used), also apart from the ones picked earlier in this batch. The constraints decide
+    races: a pick that lost to another pass is read back, and the rare occurrence left
+    without one (two passes picked one question for one space) goes through
+    ``question_for`` on its own."""
+    if not pairs:
+        return {}
+    ritual_ids = {rid for rid, _ in pairs}
+    days = {day for _, day in pairs}
+
+    def read() -> dict:
+        return {
+            (u.ritual_id, u.occurrence): u.question
+            for u in QuestionUse.objects.filter(ritual_id__in=ritual_ids, occurrence__in=days)
+            if (u.ritual_id, u.occurrence) in pairs
+        }
+
+    found = read()
+    missing = [key for key in pairs if key not in found]
+    if not missing:
+        return found
+    spaces = {pairs[key].space_id for key in missing}
+    cycles = dict(
+        QuestionUse.objects.filter(space_id__in=spaces)
+        .values("space_id")
+        .annotate(c=Max("cycle"))
+        .values_list("space_id", "c")
+    )
+    current = Q(pk__in=[])
+    for space_id, cycle in cycles.items():
+        current |= Q(space_id=space_id, cycle=cycle)
+    used: dict[int, set[int]] = {space_id: set() for space_id in spaces}
+    for space_id, question in QuestionUse.objects.filter(current).values_list(
+        "space_id", "question"
+    ):
+        used[space_id].add(question)
+    new = []
+    for rid, day in missing:
+        space_id = pairs[rid, day].space_id
+        cycle = cycles.get(space_id) or 0
+        remaining = [i for i in range(len(QUESTIONS)) if i not in used[space_id]]
+        if not remaining:
+            cycle = cycles[space_id] = cycle + 1
+            used[space_id] = set()
+            remaining = list(range(len(QUESTIONS)))
+        pick = secrets.choice(remaining)
+        used[space_id].add(pick)
+        new.append(
+            QuestionUse(
+                space_id=space_id, ritual_id=rid, occurrence=day, question=pick, cycle=cycle
+            )
+        )
+    QuestionUse.objects.bulk_create(new, ignore_conflicts=True)
+    found = read()
+    for key in pairs:
+        if key not in found:
+            found[key] = question_for(ritual=pairs[key], day=key[1])
+    return found
+
+
+# --- Check-in links ------------------------------------------------------------------------
+
+
+def checkin_token(*, ritual_id: int, day: dt.date, user_id: int) -> str:
+    return signing.dumps(
+        {"r": ritual_id, "d": day.isoformat(), "u": user_id}, salt=CHECKIN_SALT, compress=True
+    )
+
+
+def checkin_token_read(token: str) -> tuple[int, dt.date, int]:
+    """(ritual id, occurrence day, user id); raises ``signing.BadSignature`` (or Expired)."""
+    max_age = dt.timedelta(days=getattr(settings, "RITUALS_CHECKIN_LINK_DAYS", 14))
+    data = signing.loads(token, salt=CHECKIN_SALT, max_age=max_age)
+    try:
+        return int(data["r"]), dt.date.fromisoformat(data["d"]), int(data["u"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise signing.BadSignature("Malformed check-in token") from exc
+
+
+def checkin_url(*, ritual_id: int, day: dt.date, user_id: int, action: str) -> str:
+    token = checkin_token(ritual_id=ritual_id, day=day, user_id=user_id)
+    return settings.SITE_URL + reverse("rituals:email_check_in", args=[token, action])
+
+
+# --- The reminder pass --------------------------------------------------------------------------
+
+
+def _when_text(instant: dt.datetime, zone: str) -> str:
+    local = instant.astimezone(get_zone(zone))
+    return f"{local:%A %-d %B at %H:%M} ({zone.replace('_', ' ')})"
+
+
+class _Links:
+    """The pass's URLs: each pattern reversed once per batch, then filled in per reminder
+    (the same URLs ``checkin_url`` and ``reverse`` give; tokens need no quoting)."""
+
+    def __init__(self) -> None:
+        self.checkin = reverse("rituals:email_check_in", args=["~token~", "~action~"])
+        self.detail = reverse("rituals:detail", args=[0]).replace("/0/", "/~pk~/")
+        self.signer = BatchSigner(salt=CHECKIN_SALT)  # the tokens ``checkin_token`` gives
+
+    def checkin_url(self, *, ritual_id: int, day: dt.date, user_id: int, action: str) -> str:
+        token = self.signer.dumps({"r": ritual_id, "d": day.isoformat(), "u": user_id})
+        path = self.checkin.replace("~token~", token).replace("~action~", action)
+        return settings.SITE_URL + path
+
+    def ritual_url(self, ritual_id: int) -> str:
+        return settings.SITE_URL + self.detail.replace("~pk~", str(ritual_id))
+
+
+def _email(row: ReminderSchedule, occ, question: int | None, links: _Links) -> EmailItem:
+    """The reminder e-mail of one row. Every text differs per recipient (``fill``): the
+    templates use them plainly, so the outbox renders the templates once per batch."""
+    ritual, user = row.ritual, row.user
+    day, occ_at = occ.day, occ.at
+    space_zone = ritual.space.time_zone
+    fill = {
+        "ritual.title": ritual.title,
+        "ritual.description": ritual.description,
+        "recipient_name": user.name,
+        "when": _when_text(occ_at, user.zone),
+        "when_space": _when_text(occ_at, space_zone) if space_zone != user.zone else "",
+        "question": QUESTIONS[question] if question is not None else "",
+        "giver_name": (
+            ("you" if ritual.giver_id == user.pk else ritual.giver.name)
+            if ritual.participation == Ritual.Participation.GIVES and ritual.giver_id
+            else ""
+        ),
+        "kept_url": links.checkin_url(ritual_id=ritual.pk, day=day, user_id=user.pk, action="kept"),
+        "skip_url": links.checkin_url(
+            ritual_id=ritual.pk, day=day, user_id=user.pk, action="skipped"
+        ),
+        "ritual_url": links.ritual_url(ritual.pk),
+    }
+    return EmailItem(
+        to_email=user.email,
+        template="ritual_reminder",
+        context={},
+        fill=fill,
+        dedupe_key=f"ritual-reminder:{ritual.pk}:{day.isoformat()}:{user.pk}",
+        category=Category.REMINDERS,
+        user=user,
+    )
+
+
+def due_rows_query(*, now: dt.datetime, limit: int):
+    """The due-row lookup: an index range scan on ``ritual_schedule_due_idx``, rows locked,
+    rows another pass holds skipped."""
+    return (
+        ReminderSchedule.objects.filter(next_remind_at__isnull=False, next_remind_at__lte=now)
+        .select_for_update(skip_locked=True)
+        .order_by("next_remind_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+# What handling a row reads (building the six model instances per row with every
+# column was a tenth of the pass).
+_CLAIM_FIELDS = (
+    "ritual",
+    "user",
+    "next_remind_at",
+    "next_occurrence",
+    "zones",
+    "updated_at",
+    *(
+        f"ritual__{name}"
+        for name in (
+            "space",
+            "title",
+            "description",
+            "participation",
+            "giver",
+            "rrule",
+            "starts_on",
+            "time_of_day",
+            "status",
+            "is_conversation",
+            "space__time_zone",
+            "giver__email",
+            "giver__display_name",
+        )
+    ),
+    *(
+        f"user__{name}"
+        for name in ("email", "display_name", "time_zone", "space", "space__time_zone")
+    ),
+)
+
+
+def _claim(*, now: dt.datetime, limit: int) -> list[ReminderSchedule]:
+    """Lock up to ``limit`` due rows (no joins, so the plan stays on the index), then read
+    them with what handling them needs."""
+    ids = list(due_rows_query(now=now, limit=limit))
+    if not ids:
+        return []
+    return list(
+        ReminderSchedule.objects.filter(pk__in=ids)
+        .select_related("ritual__space", "ritual__giver", "user__space")
+        .only(*_CLAIM_FIELDS)
+        .order_by("next_remind_at")
+    )
+
+
+def _handle_batch(rows: list[ReminderSchedule], *, now: dt.datetime) -> None:
+    prefs = _prefs_map(user_ids={r.user_id for r in rows}, ritual_ids={r.ritual_id for r in rows})
+    done = set(
+        Reminder.objects.filter(
+            ritual_id__in={r.ritual_id for r in rows},
+            occurrence__in={r.next_occurrence for r in rows if r.next_occurrence},
+            recipient_id__in={r.user_id for r in rows},
+        ).values_list("ritual_id", "occurrence", "recipient_id")
+    )
+    late_after = grace()
+    new_reminders = []
+    to_send = []
+    conversations: dict = {}
+    for row in rows:
+        ritual, user = row.ritual, row.user
+        pref = _pref(prefs, user.pk, ritual.pk)
+        zones = _zones(ritual, user)
+        occ = ritual.occurrence_on(row.next_occurrence) if row.next_occurrence else None
+        if (
+            occ is None
+            or not ritual.is_active
+            or user.space_id != ritual.space_id
+            or row.zones != zones
+            or pref.kind == ReminderPreference.Kind.OFF
+        ):
+            # Stale row (edited elsewhere, a zone changed, partner left): recompute. Looking
+            # back over the grace period keeps a reminder that an earlier zone just moved
+            # into the past; the Reminder constraint skips one that was already sent.
+            day, when = next_reminder(ritual=ritual, user=user, pref=pref, now=now - late_after)
+            row.next_occurrence, row.next_remind_at, row.zones = day, when, zones
+            continue
+        key = (ritual.pk, occ.day, user.pk)
+        if key not in done:
+            late = now - row.next_remind_at > late_after
+            status = Reminder.Status.MISSED if late else Reminder.Status.SENT
+            if status == Reminder.Status.SENT and ritual.is_conversation:
+                # Both partners' reminders of one occurrence share one question: picked
+                # for the whole batch below, then filled in.
+                conversations[ritual.pk, occ.day] = ritual
+            new_reminders.append((ritual.pk, occ.day, user.pk, status, row.next_remind_at))
+            if status == Reminder.Status.SENT:
+                to_send.append((row, occ))
+            done.add(key)
+        day, when = next_reminder(
+            ritual=ritual, user=user, pref=pref, now=now, after_day=occ.day, after_occ=occ
+        )
+        row.next_occurrence, row.next_remind_at = day, when
+    questions = _questions_for(conversations)
+    _reminders_insert(
+        [
+            (
+                *reminder,
+                questions.get(reminder[:2]) if reminder[3] == Reminder.Status.SENT else None,
+            )
+            for reminder in new_reminders
+        ]
+    )
+    if to_send:
+        links = _Links()
+        email_enqueue_many(
+            [
+                _email(row, occ, questions.get((row.ritual_id, occ.day)), links)
+                for row, occ in to_send
+            ]
+        )
+    _schedules_advance(rows)
+
+
+def _reminders_insert(rows: list[tuple]) -> None:
+    """Record the batch's reminders: (ritual id, occurrence, recipient id, status, due at,
+    question) each. The unique constraint is the last word: a conflicting row means
+    already handled. On PostgreSQL one ``INSERT … SELECT FROM unnest(…)`` with binary
+    array parameters, from the tuples (no model instance per reminder); elsewhere
+    ``bulk_create``."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Reminder.objects.bulk_create(
+            [
+                Reminder(
+                    ritual_id=rid,
+                    occurrence=day,
+                    recipient_id=uid,
+                    status=status,
+                    due_at=due_at,
+                    question=question,
+                )
+                for rid, day, uid, status, due_at, question in rows
+            ],
+            ignore_conflicts=True,
+        )
+        return
+    import psycopg
+
+    columns = list(zip(*rows, strict=True))
+    table = connection.ops.quote_name(Reminder._meta.db_table)
+    connection.ensure_connection()
+    # A server-side binding cursor for this one statement, wrapped as Django wraps its own.
+    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (ritual_id, occurrence, recipient_id, status, due_at, "  # noqa: S608
+            "question, created_at) SELECT v.*, %b FROM unnest(%b::bigint[], %b::date[], "
+            "%b::bigint[], %b::text[], %b::timestamptz[], %b::smallint[]) "
+            "AS v(ritual_id, occurrence, recipient_id, status, due_at, question) "
+            "ON CONFLICT DO NOTHING",
+            [timezone.now(), *(list(column) for column in columns)],
+        )
+
+
+def _schedules_advance(rows: list[ReminderSchedule]) -> None:
+    """Write the batch's new ``next_remind_at`` / ``next_occurrence`` / ``zones`` in one
+    statement: on PostgreSQL an ``UPDATE … FROM unnest(…)`` with one array per column
+    (``bulk_update``'s CASE per row and column costs more to build than the rest of the
+    batch); elsewhere ``bulk_update``."""
+    if connection.vendor != "postgresql":
+        ReminderSchedule.objects.bulk_update(
+            rows, ["next_remind_at", "next_occurrence", "zones"], batch_size=BATCH_SIZE
+        )
+        return
+    import psycopg
+
+    table = connection.ops.quote_name(ReminderSchedule._meta.db_table)
+    connection.ensure_connection()
+    # Binary array parameters (a server-side binding cursor for this one statement,
+    # wrapped as Django wraps its own): no array literal quoted in Python.
+    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS s SET next_remind_at = v.at, next_occurrence = v.day, "  # noqa: S608
+            "zones = v.zones, updated_at = now() "
+            "FROM unnest(%b::bigint[], %b::timestamptz[], %b::date[], %b::text[]) "
+            "AS v(id, at, day, zones) WHERE s.id = v.id",
+            [
+                [r.pk for r in rows],
+                [r.next_remind_at for r in rows],
+                [r.next_occurrence for r in rows],
+                [r.zones for r in rows],
+            ],
+        )
+
+
+def reminders_schedule_due(
+    *, now: dt.datetime, batch_size: int = BATCH_SIZE, max_batches: int = 1000
+) -> int:
+    """The scheduler pass: record and queue every due reminder. Returns rows handled."""
+    handled = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            rows = _claim(now=now, limit=batch_size)
+            if not rows:
+                break
+            _handle_batch(rows, now=now)
+        handled += len(rows)
+    return handled
+
+
+# --- Check-ins -------------------------------------------------------------------------------
+
+
+def ritual_check_in(
+    *,
+    ritual: Ritual,
+    user,
+    day: dt.date,
+    status: str,
+    note: str = "",
+    feeling: str = "",
+    now: dt.datetime | None = None,
+) -> CheckIn:
+    """Record (or change) one partner's answer for one occurrence."""
+    now = now or timezone.now()
+    if user.space_id != ritual.space_id:
+        raise RitualError("That ritual is not in your space.")
+    if status not in CheckIn.Status.values:
+        raise RitualError("Choose whether you kept it or skipped it.")
+    if feeling and feeling not in CheckIn.Feeling.values:
+        raise RitualError("Choose a feeling from the list.")
+    if len(note) > 500:
+        raise RitualError("Keep the note under 500 characters.")
+    if day > local_today(ritual.space.time_zone, now):
+        raise RitualError("That day has not come yet: check in once it is here.")
+    if not ritual.occurs_on(day):
+        raise RitualError("The ritual does not happen on that day.")
+    with transaction.atomic():
+        check_in, _ = CheckIn.objects.update_or_create(
+            ritual=ritual,
+            occurrence=day,
+            user=user,
+            defaults={
+                "space_id": ritual.space_id,
+                "status": status,
+                "note": note,
+                "feeling": feeling or "",
+            },
+        )
+    return check_in
+
+
+# --- Calendar feed -------------------------------------------------------------------------------
+
+
+def calendar_feed_token(*, user, reset: bool = False) -> str:
+    """The partner's secret feed token, created on first use; ``reset`` issues a new one."""
+    with transaction.atomic():
+        feed = CalendarFeed.objects.select_for_update().filter(user=user).first()
+        if feed is None:
+            feed = CalendarFeed.objects.create(user=user, token=secrets.token_urlsafe(32))
+        elif reset:
+            feed.token = secrets.token_urlsafe(32)
+            feed.save(update_fields=["token", "created_at"])
+    return feed.token

@@ -1,0 +1,334 @@
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+
+from django.contrib import messages
+from django.core import signing
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.accounts.access import space_get_object_or_404, space_required
+from apps.core.tz import get_zone, local_today
+
+from . import feeds, selectors, services
+from .forms import CheckInForm, ReminderPreferenceForm, RitualForm
+from .library import BY_KEY, LIBRARY
+from .models import CalendarFeed, CheckIn, ReminderPreference, Ritual
+from .recurrence import describe
+
+PREVIEW_COUNT = 5
+# What secrets.token_urlsafe issues (services.calendar_feed_token).
+FEED_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,100}")
+
+
+def _members(request) -> list:
+    return list(request.space.members.order_by("joined_space_at", "pk"))
+
+
+def _preview(ritual: Ritual, members: list, now: dt.datetime) -> list[dict]:
+    """The next occurrences, shown in the space's zone and each partner's own zone."""
+    start = max(now, dt.datetime.combine(ritual.starts_on, dt.time(0, 0), tzinfo=dt.UTC))
+    rows = []
+    for occ in ritual.occurrences_after(start, count=PREVIEW_COUNT):
+        zones = []
+        for member in members:
+            local = occ.at.astimezone(get_zone(member.zone))
+            # Formatted here: the template's date filter would convert to the viewer's zone.
+            zones.append(
+                {"name": member.name, "zone": member.zone, "local": f"{local:%a %-d %b, %H:%M}"}
+            )
+        rows.append({"day": occ.day, "at": occ.at, "zones": zones})
+    return rows
+
+
+def _ritual(request, pk):
+    return space_get_object_or_404(request, Ritual.objects.select_related("space", "giver"), pk=pk)
+
+
+@space_required
+@require_GET
+def ritual_list(request):
+    members = _members(request)
+    rituals = list(selectors.rituals_for_space(space=request.space, include_archived=True))
+    for ritual in rituals:
+        ritual.when = describe(ritual.recurrence, ritual.starts_on)
+    context = {
+        "active": [r for r in rituals if r.status != Ritual.Status.ARCHIVED],
+        "archived": [r for r in rituals if r.status == Ritual.Status.ARCHIVED],
+        "progress": selectors.space_progress(space=request.space, members=members),
+    }
+    return render(request, "rituals/list.html", context)
+
+
+def _ritual_form_page(request, *, ritual: Ritual | None):
+    members = _members(request)
+    now = timezone.now()
+    preview = None
+    if request.method == "POST":
+        form = RitualForm(request.POST, space=request.space)
+        if form.is_valid():
+            if "preview" in request.POST:
+                preview = _preview(form.preview_ritual(), members, now)
+            else:
+                try:
+                    if ritual is None:
+                        ritual = services.ritual_create(
+                            space=request.space, user=request.user, now=now, **form.ritual_fields()
+                        )
+                        messages.success(request, f"“{ritual.title}” is now one of your rituals.")
+                    else:
+                        services.ritual_update(ritual=ritual, now=now, **form.ritual_fields())
+                        messages.success(request, "Saved. Reminders follow the new schedule.")
+                except services.RitualError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    return redirect("rituals:detail", pk=ritual.pk)
+    else:
+        initial = (
+            RitualForm.initial_for(ritual)
+            if ritual
+            else {"starts_on": local_today(request.space.time_zone, now), "interval": 1}
+        )
+        form = RitualForm(initial=initial, space=request.space)
+    return render(
+        request,
+        "rituals/form.html",
+        {"form": form, "ritual": ritual, "preview": preview, "members": members},
+    )
+
+
+@space_required
+@require_http_methods(["GET", "POST"])
+def ritual_create(request):
+    return _ritual_form_page(request, ritual=None)
+
+
+@space_required
+@require_http_methods(["GET", "POST"])
+def ritual_edit(request, pk):
+    return _ritual_form_page(request, ritual=_ritual(request, pk))
+
+
+@space_required
+@require_GET
+def ritual_detail(request, pk):
+    ritual = _ritual(request, pk)
+    members = _members(request)
+    now = timezone.now()
+    today = local_today(ritual.space.time_zone, now)
+    recent = ritual.days_between(today - dt.timedelta(days=60), today)[-6:]
+    answers = selectors.check_ins_for(ritual=ritual, days=recent)
+    occurrences = [
+        {
+            "day": day,
+            "answers": [(m, answers.get(day, {}).get(m.pk)) for m in members],
+            "mine": answers.get(day, {}).get(request.user.pk),
+        }
+        for day in reversed(recent)
+    ]
+    override = ReminderPreference.objects.filter(user=request.user, ritual=ritual).first()
+    pref_form = ReminderPreferenceForm(
+        initial={
+            "kind": override.kind if override else "",
+            "minutes_before": override.minutes_before if override else 30,
+        },
+        allow_default=True,
+    )
+    context = {
+        "ritual": ritual,
+        "when": describe(ritual.recurrence, ritual.starts_on),
+        "members": members,
+        "occurrences": occurrences,
+        "progress": selectors.ritual_progress(ritual=ritual, members=members, now=now),
+        "upcoming": _preview(ritual, members, now) if ritual.is_active else [],
+        "pref_form": pref_form,
+        "effective": services.preference_effective(user=request.user, ritual=ritual),
+        "effective_label": "",
+        "checkin_form": CheckInForm(),
+    }
+    context["effective_label"] = ReminderPreference.Kind(context["effective"].kind).label
+    return render(request, "rituals/detail.html", context)
+
+
+@space_required
+@require_POST
+def ritual_status(request, pk):
+    ritual = _ritual(request, pk)
+    status = request.POST.get("status", "")
+    if status not in Ritual.Status.values:
+        messages.error(request, "Choose active, paused or archived.")
+        return redirect("rituals:detail", pk=ritual.pk)
+    services.ritual_set_status(ritual=ritual, status=status)
+    messages.success(request, f"“{ritual.title}” is now {Ritual.Status(status).label.lower()}.")
+    return redirect("rituals:detail", pk=ritual.pk)
+
+
+@space_required
+@require_POST
+def ritual_check_in(request, pk):
+    ritual = _ritual(request, pk)
+    form = CheckInForm(request.POST)
+    back = request.POST.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    target = back if back.startswith("/") and safe else None
+    if not form.is_valid():
+        messages.error(request, "That check-in was incomplete: choose kept or skipped.")
+    else:
+        try:
+            services.ritual_check_in(
+                ritual=ritual,
+                user=request.user,
+                day=form.cleaned_data["day"],
+                status=form.cleaned_data["status"],
+                note=form.cleaned_data["note"],
+                feeling=form.cleaned_data["feeling"],
+            )
+        except services.RitualError as exc:
+            messages.error(request, str(exc))
+        else:
+            kept = form.cleaned_data["status"] == CheckIn.Status.KEPT
+            messages.success(request, "Lovely, noted." if kept else "Skipped this time: noted.")
+    if target:
+        return redirect(target)
+    return redirect("rituals:detail", pk=ritual.pk)
+
+
+@space_required
+@require_POST
+def ritual_reminder(request, pk):
+    ritual = _ritual(request, pk)
+    form = ReminderPreferenceForm(request.POST, allow_default=True)
+    if form.is_valid():
+        services.reminder_preference_set(
+            user=request.user,
+            ritual=ritual,
+            kind=form.cleaned_data["kind"],
+            minutes_before=form.cleaned_data["minutes_before"],
+        )
+        messages.success(request, "Your reminder for this ritual is saved.")
+    else:
+        messages.error(request, "Choose when to be reminded (0 minutes to 7 days before).")
+    return redirect("rituals:detail", pk=ritual.pk)
+
+
+@space_required
+@require_http_methods(["GET", "POST"])
+def reminder_defaults(request):
+    current = ReminderPreference.objects.filter(user=request.user, ritual=None).first()
+    if request.method == "POST":
+        form = ReminderPreferenceForm(request.POST)
+        if form.is_valid():
+            services.reminder_preference_set(
+                user=request.user,
+                kind=form.cleaned_data["kind"],
+                minutes_before=form.cleaned_data["minutes_before"],
+            )
+            messages.success(request, "Your reminder default is saved.")
+            return redirect("rituals:reminders")
+    else:
+        form = ReminderPreferenceForm(
+            initial={
+                "kind": current.kind if current else services.DEFAULT_KIND,
+                "minutes_before": current.minutes_before if current else services.DEFAULT_MINUTES,
+            }
+        )
+    return render(request, "rituals/reminders.html", {"form": form})
+
+
+@space_required
+@require_GET
+def library_list(request):
+    items = [{**vars(item), "when": describe(item.answers)} for item in LIBRARY]
+    return render(request, "rituals/library.html", {"library": items})
+
+
+@space_required
+@require_POST
+def library_add(request, key):
+    if key not in BY_KEY:
+        raise Http404("No such ritual in the library")
+    ritual = services.ritual_add_from_library(space=request.space, user=request.user, key=key)
+    messages.success(request, f"“{ritual.title}” added. Adjust the day and time here if you like.")
+    return redirect("rituals:detail", pk=ritual.pk)
+
+
+@space_required
+@require_http_methods(["GET", "POST"])
+def calendar_page(request):
+    if request.method == "POST":
+        services.calendar_feed_token(user=request.user, reset=True)
+        messages.success(request, "A new calendar address is ready; the old one stopped working.")
+        return redirect("rituals:calendar")
+    token = services.calendar_feed_token(user=request.user)
+    url = request.build_absolute_uri(f"/rituals/feed/{token}.ics")
+    return render(request, "rituals/calendar.html", {"feed_url": url})
+
+
+@never_cache
+@require_GET
+def calendar_feed(request, token):
+    if not FEED_TOKEN_RE.fullmatch(token):
+        # Not a token we issue (PostgreSQL would even refuse a NUL byte in the query).
+        raise Http404("No such calendar")
+    feed = CalendarFeed.objects.select_related("user__space").filter(token=token).first()
+    if feed is None or not hmac.compare_digest(feed.token, token) or not feed.user.space_id:
+        raise Http404("No such calendar")
+    user = feed.user
+    rituals = list(
+        Ritual.objects.filter(space_id=user.space_id, status=Ritual.Status.ACTIVE).select_related(
+            "space"
+        )
+    )
+    prefs = {None: services.preference_effective(user=user)}
+    for p in ReminderPreference.objects.filter(user=user, ritual__isnull=False):
+        prefs[p.ritual_id] = services.Pref(p.kind, p.minutes_before)
+    prefs = {k: (v.kind, v.minutes) for k, v in prefs.items()}
+    body = feeds.calendar_for(user=user, rituals=rituals, prefs=prefs)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="keepsake.ics"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def email_check_in(request, token, action):
+    """From the reminder e-mail: GET shows a button, the POST records the answer."""
+    if action not in CheckIn.Status.values:
+        raise Http404("Unknown answer")
+    try:
+        ritual_id, day, user_id = services.checkin_token_read(token)
+    except signing.SignatureExpired:
+        return render(request, "rituals/answer_invalid.html", {"expired": True}, status=404)
+    except signing.BadSignature:
+        return render(request, "rituals/answer_invalid.html", status=404)
+    ritual = Ritual.objects.select_related("space").filter(pk=ritual_id).first()
+    user = None
+    if ritual is not None:
+        user = ritual.space.members.filter(pk=user_id).first()
+    if ritual is None or user is None:
+        return render(request, "rituals/answer_invalid.html", status=404)
+    context = {
+        "ritual": ritual,
+        "day": day,
+        "action": action,
+        "label": CheckIn.Status(action).label,
+        "partner_name": user.name,
+        "done": False,
+        "error": "",
+    }
+    if request.method == "POST":
+        try:
+            services.ritual_check_in(ritual=ritual, user=user, day=day, status=action)
+        except services.RitualError as exc:
+            context["error"] = str(exc)
+            return render(request, "rituals/answer.html", context, status=400)
+        context["done"] = True
+    return render(request, "rituals/answer.html", context)

@@ -1,0 +1,156 @@
+"""Reads of the vault, always scoped to the viewer's space and the viewer.
+
+This is where "sealed" is enforced for listing: a letter that has not reached
+its opening instant is only ever counted or dated here, never loaded with its
+ciphertext for anyone but a draft's author.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Min, Q
+from django.db.models.functions import ExtractYear
+from django.utils import timezone
+
+from apps.core.tz import local_today
+
+from .models import Letter, NudgeOptIn, OpeningPresence
+
+NOT_DRAFT = Q(status__in=[Letter.Status.SEALED, Letter.Status.OPENED])
+# Only these columns are ever read for a letter that may still be sealed.
+METADATA = ("id", "space_id", "author_id", "recipient_id", "status", "sealed_at", "opens_on")
+
+
+def drafts_of(*, user) -> list[Letter]:
+    """The viewer's own drafts (with ciphertexts, to show their titles to them)."""
+    return list(
+        Letter.objects.filter(
+            space_id=user.space_id, author=user, status=Letter.Status.DRAFT
+        ).order_by("-updated_at")
+    )
+
+
+def waiting_for(*, user, now: dt.datetime) -> list[dict]:
+    """Letters to the viewer that are still sealed: how many per opening day, nothing else."""
+    return list(
+        Letter.objects.filter(NOT_DRAFT, space_id=user.space_id, recipient=user, opens_at__gt=now)
+        .values("opens_on")
+        .annotate(count=Count("id"))
+        .order_by("opens_on")
+    )
+
+
+def sealed_by(*, user, now: dt.datetime) -> list[dict]:
+    """Letters the viewer sealed that are not open yet: dates only."""
+    return list(
+        Letter.objects.filter(NOT_DRAFT, space_id=user.space_id, author=user, opens_at__gt=now)
+        .values("id", "sealed_at", "opens_on")
+        .order_by("opens_on", "sealed_at")
+    )
+
+
+def opened_years(*, space, now: dt.datetime) -> list[dict]:
+    """Every year whose letters have opened, newest first, with how many there were."""
+    return list(
+        Letter.objects.filter(NOT_DRAFT, space=space, opens_at__lte=now)
+        .annotate(year=ExtractYear("opens_on"))
+        .values("year")
+        .annotate(count=Count("id"), day=Min("opens_on"))
+        .order_by("-year")
+    )
+
+
+def archive_of(*, space, now: dt.datetime) -> list[dict]:
+    """Every opened year, newest first, with how many letters each partner wrote."""
+    rows = (
+        Letter.objects.filter(NOT_DRAFT, space=space, opens_at__lte=now)
+        .annotate(year=ExtractYear("opens_on"))
+        .values("year", "author_id", "author__display_name", "author__email")
+        .annotate(count=Count("id"), day=Min("opens_on"))
+        .order_by("-year", "author__display_name", "author_id")
+    )
+    years: dict[int, dict] = {}
+    for row in rows:
+        entry = years.setdefault(
+            row["year"], {"year": row["year"], "day": row["day"], "count": 0, "authors": []}
+        )
+        name = row["author__display_name"] or row["author__email"].split("@")[0]
+        entry["authors"].append({"name": name, "count": row["count"]})
+        entry["count"] += row["count"]
+        entry["day"] = min(entry["day"], row["day"])
+    return list(years.values())
+
+
+def letters_of_year(*, space, year: int, now: dt.datetime) -> list[Letter]:
+    """The year's letters that have reached their opening instant, oldest sealed first."""
+    return list(
+        Letter.objects.filter(NOT_DRAFT, space=space, opens_on__year=year, opens_at__lte=now)
+        .select_related("author", "recipient")
+        .prefetch_related("reads")
+        .order_by("author__display_name", "author_id", "sealed_at")
+    )
+
+
+def year_still_sealed(*, space, year: int, now: dt.datetime) -> list[dict]:
+    """For a year not open yet: how many letters wait, per day (no other detail)."""
+    return list(
+        Letter.objects.filter(NOT_DRAFT, space=space, opens_on__year=year, opens_at__gt=now)
+        .values("opens_on")
+        .annotate(count=Count("id"))
+        .order_by("opens_on")
+    )
+
+
+def open_letter_for(*, user, pk, now: dt.datetime) -> Letter | None:
+    """A letter of the viewer's space that has opened (metadata only), else None."""
+    return (
+        Letter.objects.filter(NOT_DRAFT, space_id=user.space_id, pk=pk, opens_at__lte=now)
+        .filter(Q(author=user) | Q(recipient=user))
+        .only(*METADATA, "opens_at")
+        .first()
+    )
+
+
+def presence_in(*, space, year: int) -> list[int]:
+    return list(
+        OpeningPresence.objects.filter(space=space, year=year).values_list("user_id", flat=True)
+    )
+
+
+def reads_of(letters: list[Letter]) -> dict:
+    """{(letter id, user id): first read instant} from prefetched reads."""
+    return {(r.letter_id, r.user_id): r.first_read_at for ltr in letters for r in ltr.reads.all()}
+
+
+def next_opening_day(*, space, now: dt.datetime) -> dt.date:
+    """Today if it is the anniversary, else the next one (space's zone)."""
+    today = local_today(space.time_zone, now)
+    day = space.anniversary_in(today.year)
+    return day if day >= today else space.anniversary_in(today.year + 1)
+
+
+def dashboard_vault(*, space, user, now: dt.datetime | None = None) -> dict:
+    """What the dashboard shows of the vault for this viewer (one query)."""
+    now = now or timezone.now()
+    today = local_today(space.time_zone, now)
+    day = next_opening_day(space=space, now=now)
+    counts = Letter.objects.filter(space=space).aggregate(
+        drafts=Count("id", filter=Q(author=user, status=Letter.Status.DRAFT)),
+        waiting=Count("id", filter=NOT_DRAFT & Q(recipient=user, opens_at__gt=now)),
+        sealed=Count("id", filter=NOT_DRAFT & Q(author=user, opens_at__gt=now)),
+        open_this_year=Count(
+            "id", filter=NOT_DRAFT & Q(opens_on__year=day.year, opens_at__lte=now)
+        ),
+    )
+    return {
+        "next_opening": day,
+        "days_until": (day - today).days,
+        "is_today": day == today,
+        "year": day.year,
+        **counts,
+    }
+
+
+def nudge_of(*, user) -> NudgeOptIn | None:
+    return NudgeOptIn.objects.filter(user=user).first()

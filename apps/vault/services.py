@@ -1,0 +1,449 @@
+"""Everything that writes letters, and the one function that decrypts them.
+
+Rules (DESIGN.md, "The vault"): drafts belong to their author alone; sealing is
+final and fixes the opening instant; nobody reads a sealed letter, its author
+included, before that instant. ``letter_read`` is the only caller of
+``crypto.decrypt`` and checks membership and the opening instant first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
+
+from apps.core.tz import local_to_utc, local_today
+from apps.notifications.models import Category
+from apps.notifications.services import email_enqueue
+
+from . import crypto
+from .models import Letter, LetterRead, NudgeOptIn, OpeningPresence
+
+logger = logging.getLogger(__name__)
+
+UNREADABLE = "This letter could not be opened."
+# "In 1, 2, 5 or 10 years": how many anniversaries after the next one a letter waits.
+YEARS_LATER = (0, 1, 2, 5, 10)
+BATCH_SIZE = 200
+# How long before an opening day the opt-in reminder to write goes out.
+NUDGE_LEAD = dt.timedelta(days=21)
+
+
+class VaultError(Exception):
+    """A refusal with a message that is safe to show (it never holds letter text)."""
+
+
+class LetterNotFound(VaultError):
+    """Not this viewer's to see: views answer 404."""
+
+
+class LetterLocked(VaultError):
+    """Sealed and its opening instant has not come."""
+
+
+class LetterUnreadable(VaultError):
+    """Decryption failed: tampered, swapped or the wrong key. Logged, never shown."""
+
+
+@dataclass(frozen=True)
+class LetterText:
+    title: str
+    body: str = field(repr=False)
+
+    def __repr__(self) -> str:  # keep plaintext out of tracebacks and debuggers
+        return "LetterText(<hidden>)"
+
+
+# --- Pure computations -------------------------------------------------------------------
+
+
+def opening_day(*, space, sealed_on: dt.date, years_later: int = 0) -> dt.date:
+    """The anniversary strictly after ``sealed_on``, or ``years_later`` ones after it."""
+    if years_later not in YEARS_LATER:
+        raise VaultError("Choose the next anniversary, or 1, 2, 5 or 10 years after it.")
+    day = space.anniversary_in(sealed_on.year)
+    if day <= sealed_on:
+        day = space.anniversary_in(sealed_on.year + 1)
+    return space.anniversary_in(day.year + years_later) if years_later else day
+
+
+def opening_instant(*, space, day: dt.date) -> dt.datetime:
+    """00:00 of ``day`` in the space's zone, in UTC."""
+    return local_to_utc(day, dt.time(0, 0), space.time_zone)
+
+
+def opening_choices(*, space, now: dt.datetime) -> list[tuple[int, dt.date]]:
+    sealed_on = local_today(space.time_zone, now)
+    return [(n, opening_day(space=space, sealed_on=sealed_on, years_later=n)) for n in YEARS_LATER]
+
+
+def partner_of(user):
+    """The other member of the user's space, or None while they have not joined."""
+    if not user.space_id:
+        return None
+    return get_user_model().objects.filter(space_id=user.space_id).exclude(pk=user.pk).first()
+
+
+# --- Reading: the one place that decrypts ------------------------------------------------
+
+
+@sensitive_variables("title", "body")
+def letter_read(*, letter: Letter, user, now: dt.datetime) -> LetterText:
+    """The letter's text for ``user`` at ``now``, or a ``VaultError``.
+
+    A draft opens for its author only; a sealed letter for either partner once its
+    opening instant has passed. A ciphertext that does not authenticate (moved
+    opening day, swapped rows, wrong key) is logged and reported as unreadable.
+    """
+    if user.space_id is None or user.space_id != letter.space_id:
+        raise LetterNotFound("No such letter.")
+    if user.pk not in (letter.author_id, letter.recipient_id):
+        raise LetterNotFound("No such letter.")
+    if letter.is_draft:
+        if user.pk != letter.author_id:
+            raise LetterNotFound("No such letter.")
+    elif not letter.is_open_at(now):
+        raise LetterLocked("This letter is sealed until its opening day.")
+    try:
+        title, body = crypto.decrypt(letter.envelope(), binding=letter.binding())
+    except crypto.DecryptionFailed as exc:
+        logger.error(
+            "Vault: letter %s of space %s could not be decrypted (status %s, key id %s): %s",
+            letter.pk,
+            letter.space_id,
+            letter.status,
+            letter.key_id,
+            exc,
+        )
+        raise LetterUnreadable(UNREADABLE) from None
+    except ImproperlyConfigured as exc:
+        logger.error("Vault: letter %s could not be decrypted: %s", letter.pk, exc)
+        raise LetterUnreadable(UNREADABLE) from None
+    return LetterText(title=title, body=body)
+
+
+# --- Drafts -------------------------------------------------------------------------------
+
+
+def _locked(letter: Letter) -> Letter:
+    try:
+        return Letter.objects.select_for_update().get(pk=letter.pk)
+    except Letter.DoesNotExist:
+        raise LetterNotFound("No such letter.") from None
+
+
+def _own_draft(letter: Letter, user) -> Letter:
+    locked = _locked(letter)
+    if locked.author_id != user.pk or locked.space_id != user.space_id:
+        raise LetterNotFound("No such letter.")
+    if not locked.is_draft:
+        raise VaultError("This letter is sealed: it can no longer be changed or deleted.")
+    return locked
+
+
+@sensitive_variables("title", "body")
+def letter_create(*, author, title: str, body: str) -> Letter:
+    """A new draft from ``author`` to their partner, encrypted before it is stored."""
+    with transaction.atomic():
+        if author.space_id is None:
+            raise VaultError("Create or join a space first.")
+        recipient = partner_of(author)
+        if recipient is None:
+            raise VaultError("Letters go to your partner: invite them to your space first.")
+        letter = Letter(space_id=author.space_id, author=author, recipient=recipient)
+        letter.set_envelope(crypto.encrypt(title=title, body=body, binding=letter.binding()))
+        letter.save(force_insert=True)
+    return letter
+
+
+@sensitive_variables("title", "body")
+def letter_update(*, letter: Letter, user, title: str, body: str) -> Letter:
+    """Replace a draft's text (a fresh data key each time). Author only, drafts only."""
+    with transaction.atomic():
+        locked = _own_draft(letter, user)
+        locked.set_envelope(crypto.encrypt(title=title, body=body, binding=locked.binding()))
+        locked.save()
+    return locked
+
+
+def letter_delete(*, letter: Letter, user) -> None:
+    with transaction.atomic():
+        _own_draft(letter, user).delete()
+
+
+# --- Sealing ------------------------------------------------------------------------------
+
+
+@sensitive_variables("text")
+def letter_seal(*, letter: Letter, user, years_later: int = 0, now: dt.datetime) -> Letter:
+    """Seal a draft for good. The opening instant is fixed now and bound into the ciphertext."""
+    with transaction.atomic():
+        locked = _locked(letter)
+        if locked.author_id != user.pk or locked.space_id != user.space_id:
+            raise LetterNotFound("No such letter.")
+        if not locked.is_draft:
+            raise VaultError("This letter is already sealed.")
+        if locked.recipient.space_id != locked.space_id:
+            raise VaultError("Your partner is no longer in this space; the letter stays a draft.")
+        text = letter_read(letter=locked, user=user, now=now)
+        space = locked.space
+        day = opening_day(
+            space=space, sealed_on=local_today(space.time_zone, now), years_later=years_later
+        )
+        locked.status = Letter.Status.SEALED
+        locked.sealed_at = now
+        locked.opens_on = day
+        locked.opens_at = opening_instant(space=space, day=day)
+        locked.set_envelope(
+            crypto.encrypt(title=text.title, body=text.body, binding=locked.binding())
+        )
+        locked.save()
+    logger.info("Vault: letter %s sealed until %s", locked.pk, locked.opens_at.isoformat())
+    return locked
+
+
+# --- Opening ------------------------------------------------------------------------------
+
+
+def letter_mark_read(*, letter: Letter, user, now: dt.datetime) -> LetterRead:
+    """Record the first time ``user`` read an open letter (later reads change nothing)."""
+    if user.space_id != letter.space_id or user.pk not in (letter.author_id, letter.recipient_id):
+        raise LetterNotFound("No such letter.")
+    if not letter.is_open_at(now):
+        raise LetterLocked("This letter is sealed until its opening day.")
+    existing = LetterRead.objects.filter(letter=letter, user=user).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return LetterRead.objects.create(letter=letter, user=user, first_read_at=now)
+    except IntegrityError:
+        return LetterRead.objects.get(letter=letter, user=user)
+
+
+def presence_arrive(*, space, user, year: int, now: dt.datetime) -> OpeningPresence:
+    """'I'm here' for opening a year's letters together."""
+    if user.space_id != space.pk:
+        raise LetterNotFound("No such page.")
+    try:
+        with transaction.atomic():
+            row, _ = OpeningPresence.objects.get_or_create(
+                space=space, year=year, user=user, defaults={"arrived_at": now}
+            )
+    except IntegrityError:
+        row = OpeningPresence.objects.get(space=space, year=year, user=user)
+    return row
+
+
+def year_url(year: int) -> str:
+    return settings.SITE_URL + reverse("vault:year", args=[year])
+
+
+def _queue_opening_emails(*, space_id: int, day: dt.date) -> int:
+    """One e-mail per partner per space and opening day: a link and a count, never text.
+
+    Keyed by the day rather than the year, so that a second opening day in one year
+    (the anniversary was changed between two sealings) is announced too.
+    """
+    members = list(get_user_model().objects.filter(space_id=space_id).select_related("space"))
+    if not members:
+        return 0
+    count = Letter.objects.filter(
+        space_id=space_id, opens_on=day, status=Letter.Status.OPENED
+    ).count()
+    for member in members:
+        email_enqueue(
+            to_email=member.email,
+            template="vault_opened",
+            context={
+                "year": day.year,
+                "count": count,
+                "space_name": member.space.name,
+                "url": year_url(day.year),
+            },
+            dedupe_key=f"vault-open:{space_id}:{day.isoformat()}:{member.pk}",
+            category=Category.VAULT,
+            user=member,
+        )
+    return len(members)
+
+
+def letter_unlock_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+    """Scheduler pass: open every sealed letter whose instant has come, exactly once.
+
+    Due rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED``, so two passes
+    running at once split the work; opening and queueing the e-mails commit
+    together. A pass that runs late (after downtime) still opens everything due.
+    The opt-in reminders to write ride on the same pass (see ``nudges_send_due``).
+    """
+    return letters_open_due(now=now, batch_size=batch_size) + nudges_send_due(
+        now=now, batch_size=batch_size
+    )
+
+
+def letters_open_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+    opened = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Letter.objects.filter(status=Letter.Status.SEALED, opens_at__lte=now)
+                .select_for_update(skip_locked=True)
+                .order_by("opens_at")
+                .values_list("pk", "space_id", "opens_on")[:batch_size]
+            )
+            if not due:
+                break
+            changed = Letter.objects.filter(
+                pk__in=[pk for pk, _, _ in due], status=Letter.Status.SEALED
+            ).update(status=Letter.Status.OPENED, opened_at=now)
+            opened += changed
+            for space_id, day in sorted({(space_id, day) for _, space_id, day in due}):
+                _queue_opening_emails(space_id=space_id, day=day)
+        logger.info("Vault: opened %s letter(s)", changed)
+        if len(due) < batch_size:
+            break
+    return opened
+
+
+# --- Reminders to write (opt-in) ---------------------------------------------------------
+
+
+def _next_opening(space, now: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    """The next opening day whose midnight is still ahead, and that instant."""
+    today = local_today(space.time_zone, now)
+    for year in (today.year, today.year + 1, today.year + 2):
+        day = space.anniversary_in(year)
+        instant = opening_instant(space=space, day=day)
+        if instant > now:
+            return day, instant
+    raise AssertionError("unreachable: an anniversary comes every year")
+
+
+def _nudge_at(space, now: dt.datetime) -> dt.datetime:
+    """When to remind: ``NUDGE_LEAD`` before the next opening (now, if that has passed)."""
+    _, instant = _next_opening(space, now)
+    return max(instant - NUDGE_LEAD, now)
+
+
+def nudge_set(*, user, enabled: bool, now: dt.datetime) -> NudgeOptIn | None:
+    """Opt in to (or out of) a reminder to write a few weeks before each opening day."""
+    with transaction.atomic():
+        if not enabled or user.space_id is None:
+            NudgeOptIn.objects.filter(user=user).delete()
+            return None
+        row, _ = NudgeOptIn.objects.update_or_create(
+            user=user, defaults={"next_nudge_at": _nudge_at(user.space, now)}
+        )
+    return row
+
+
+def nudges_send_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+    """E-mail each opted-in partner once per opening day, with a count of what waits."""
+    sent = 0
+    with transaction.atomic():
+        due = list(
+            NudgeOptIn.objects.filter(next_nudge_at__lte=now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("user__space")
+            .order_by("next_nudge_at")[:batch_size]
+        )
+        for row in due:
+            space = row.user.space
+            if space is None:
+                NudgeOptIn.objects.filter(pk=row.pk).update(next_nudge_at=None)
+                continue
+            day, instant = _next_opening(space, now)
+            if instant - now > NUDGE_LEAD + dt.timedelta(days=1):
+                # The anniversary moved later since this was scheduled: wait for it.
+                NudgeOptIn.objects.filter(pk=row.pk).update(next_nudge_at=instant - NUDGE_LEAD)
+                continue
+            _queue_nudge(user=row.user, space=space, day=day, now=now)
+            sent += 1
+            following = opening_instant(space=space, day=space.anniversary_in(day.year + 1))
+            NudgeOptIn.objects.filter(pk=row.pk).update(next_nudge_at=following - NUDGE_LEAD)
+    return sent
+
+
+def _queue_nudge(*, user, space, day: dt.date, now: dt.datetime) -> None:
+    partner = partner_of(user)
+    waiting = Letter.objects.filter(
+        space=space, recipient=user, status=Letter.Status.SEALED, opens_on=day
+    ).count()
+    email_enqueue(
+        to_email=user.email,
+        template="vault_nudge",
+        context={
+            "day": day,
+            "days": (day - local_today(space.time_zone, now)).days,
+            "waiting": waiting,
+            "partner_name": partner.name if partner else "your partner",
+            "url": settings.SITE_URL + reverse("vault:write"),
+        },
+        dedupe_key=f"vault-nudge:{space.pk}:{day.year}:{user.pk}",
+        category=Category.VAULT,
+        user=user,
+    )
+
+
+# --- Keys ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RewrapResult:
+    rewrapped: int = 0
+    current: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def letters_rewrap(*, batch_size: int = BATCH_SIZE) -> RewrapResult:
+    """Re-wrap every letter's data key under the newest KEK (texts stay untouched)."""
+    ring = crypto.keyring()
+    newest = ring.newest_id
+    result = RewrapResult(current=Letter.objects.filter(key_id=newest).count())
+    pending = list(
+        Letter.objects.exclude(key_id=newest).order_by("pk").values_list("pk", flat=True)
+    )
+    for start in range(0, len(pending), batch_size):
+        chunk = pending[start : start + batch_size]
+        with transaction.atomic():
+            for letter in Letter.objects.filter(pk__in=chunk).select_for_update().order_by("pk"):
+                if letter.key_id == newest:
+                    result.current += 1
+                    continue
+                try:
+                    letter.set_envelope(
+                        crypto.rewrap(letter.envelope(), binding=letter.binding(), ring=ring)
+                    )
+                except crypto.DecryptionFailed as exc:
+                    logger.error("Vault: letter %s could not be re-wrapped: %s", letter.pk, exc)
+                    result.failed.append(str(letter.pk))
+                    continue
+                Letter.objects.filter(pk=letter.pk).update(
+                    key_id=letter.key_id, wrapped_key=letter.wrapped_key
+                )
+                result.rewrapped += 1
+    return result
+
+
+def letters_key_check() -> RewrapResult:
+    """Dry run of the re-wrap: which letters the configured keys can (not) unwrap."""
+    ring = crypto.keyring()
+    result = RewrapResult()
+    for letter in Letter.objects.order_by("pk").iterator(chunk_size=BATCH_SIZE):
+        if not crypto.unwraps(letter.envelope(), binding=letter.binding(), ring=ring):
+            logger.error(
+                "Vault: letter %s cannot be unwrapped (key id %s)", letter.pk, letter.key_id
+            )
+            result.failed.append(str(letter.pk))
+        elif letter.key_id == ring.newest_id:
+            result.current += 1
+        else:
+            result.rewrapped += 1  # would be re-wrapped
+    return result

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Keepsake's container entrypoint: wait for PostgreSQL, migrate once, then run the command.
+#
+# Only the container started with KEEPSAKE_MIGRATE=true (the web service in
+# docker-compose.yml) applies migrations and creates the cache table; the worker and
+# beat wait until the schema is current, so no two containers migrate at once.
+set -eu
+
+python manage.py wait_for_db --timeout "${KEEPSAKE_DB_WAIT_SECONDS:-90}"
+
+if [ "${KEEPSAKE_MIGRATE:-false}" = "true" ]; then
+    python manage.py migrate --noinput
+    python manage.py createcachetable
+else
+    python manage.py wait_for_db --migrated --timeout "${KEEPSAKE_DB_WAIT_SECONDS:-90}"
+fi
+
+exec "$@"
