@@ -227,12 +227,15 @@ CELERY_BROKER_URL = env(
 )
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Without it kombu keeps its exchange tables in ./control of whatever directory
+        # the process started in.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 # Short timeouts: the web never waits on the broker for long. The interval_* keys matter:

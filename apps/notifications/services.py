@@ -48,6 +48,9 @@ UNSUBSCRIBE_SALT = "keepsake.notifications.unsubscribe"
 UNSUBSCRIBE_MAX_AGE = dt.timedelta(days=365)
 # A claimed row is someone's for this long; if its worker dies, the row comes back.
 LEASE = dt.timedelta(minutes=5)
+# A row about to be sent is renewed this far ahead, so its lease never runs out mid-send;
+# a worker killed then leaves the row held this long at most.
+LEASE_RENEWED = 2 * LEASE
 BATCH_SIZE = 100
 MAX_BACKOFF = dt.timedelta(hours=6)
 # Messages the server accepted are recorded in one UPDATE at least this often.
@@ -533,13 +536,13 @@ def _renew_leases(rows: list[OutboundEmail]) -> list[OutboundEmail]:
     may then have claimed a row, which moved its ``next_attempt_at``. One conditional
     ``UPDATE … RETURNING`` keeps exactly the rows still held at the lease we gave them,
     so of two passes only one goes on with a row and it is never sent twice. The new
-    lease is ``2 * LEASE`` ahead, and ``_send_rows`` renews the rest of the batch again
+    lease is ``LEASE_RENEWED`` ahead, and ``_send_rows`` renews the rest of the batch again
     before any message could start with less than ``LEASE`` ahead: each send keeps the
     margin the former row-by-row renewal gave it, for one query per batch, not per row.
     """
     if not rows:
         return []
-    renewed = timezone.now() + 2 * LEASE
+    renewed = timezone.now() + LEASE_RENEWED
     kept: list[OutboundEmail] = []
     by_lease: dict[dt.datetime, list[OutboundEmail]] = {}
     for row in rows:

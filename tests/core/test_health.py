@@ -39,6 +39,7 @@ def working_broker(settings, tmp_path):
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
         }
 
 

@@ -93,6 +93,8 @@ def test_worker_on_the_filesystem_broker_delivers_to_the_local_mailbox(local_env
             log, _ = worker.communicate()
 
     assert "apps.notifications.tasks.deliver_email" in log
+    # Every file of the broker stays under var/, none in the directory the worker ran in.
+    assert any((tmp_path / "var" / "broker" / "control").glob("*.exchange"))
     assert "succeeded" in log
     listing = manage("mailbox", env=local_env).stdout
     assert "local@example.org" in listing and "Keepsake test e-mail" in listing

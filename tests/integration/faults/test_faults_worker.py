@@ -3,8 +3,8 @@
 Tasks are acknowledged late (CELERY_TASK_ACKS_LATE): the ones still in Redis survive the
 kill and the restarted worker runs them. The one task in flight at the kill stays
 unacknowledged in Redis (redelivered only after the hour-long visibility timeout), but
-its outbox row is the truth: its lease runs out after five minutes and the next tick's
-outbox pass sends it.
+its outbox row is the truth: its lease, renewed just before the send, runs out after ten
+minutes at most (``LEASE_RENEWED``) and the next tick's outbox pass sends it.
 
 Exactly once holds for every row but that one. SMTP is at-least-once: if the kill lands
 after the server said "250 queued" and before the row was marked sent, nobody can know
@@ -86,8 +86,13 @@ def test_sigkilled_worker_loses_nothing_and_doubles_at_most_the_message_in_fligh
     )
     assert len(stuck) <= 1  # at most the row in flight at the kill
 
-    # Five minutes on, the tick's outbox pass finds the row's lease over and sends it.
-    later = timezone.now() + services.LEASE + dt.timedelta(minutes=1)
+    # Once the renewed lease is over, the tick's outbox pass finds the row and sends it.
+    # (A row killed mid-send was renewed LEASE_RENEWED ahead; one only claimed, LEASE.)
+    later = timezone.now() + services.LEASE_RENEWED + dt.timedelta(minutes=1)
+    held_until = OutboundEmail.objects.filter(pk__in=stuck).values_list(
+        "next_attempt_at", flat=True
+    )
+    assert all(until < later for until in held_until)
     assert services.outbox_deliver_due(now=later) == len(stuck)
 
     rows = dict(OutboundEmail.objects.values_list("pk", "status"))
