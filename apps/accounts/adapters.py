@@ -26,6 +26,22 @@ def session_invitation(request) -> Invitation | None:
     return invitation
 
 
+def _links_on_site_url(context: dict, request) -> dict:
+    """allauth builds its links (confirm, reset, sign up) from the request's host; every
+    other e-mail links to ``KEEPSAKE_BASE_URL``. Rebase them on it, so a request that
+    came in by another name (an internal host, a proxy that rewrote the Host header)
+    never sends a partner a link they cannot open."""
+    if request is None:
+        return context
+    origin = request.build_absolute_uri("/")
+    return {
+        key: settings.SITE_URL + "/" + value[len(origin) :]
+        if isinstance(value, str) and value.startswith(origin)
+        else value
+        for key, value in context.items()
+    }
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         """Invite-only hosts still let the holder of a valid invitation sign up."""
@@ -35,15 +51,16 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix, email, context):
         """allauth's e-mails go through the outbox like every other e-mail."""
+        request = allauth_context.request
         ctx = {
-            "request": allauth_context.request,
+            "request": request,
             "email": email,
             # allauth's texts greet with the site's name and domain.
             "current_site": SimpleNamespace(
                 name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc
             ),
             "site_url": settings.SITE_URL,
-            **context,
+            **_links_on_site_url(context, request),
         }
         message = self.render_mail(template_prefix, email, ctx)
         user = get_user_model().objects.filter(email__iexact=email).first()

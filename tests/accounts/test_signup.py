@@ -13,11 +13,12 @@ from .conftest import mails_to
 NEW_PASSWORD = "a long and unusual passphrase"
 
 
-def _signup(client, email, callbacks):
+def _signup(client, email, callbacks, **extra):
     with callbacks(execute=True):
         return client.post(
             "/accounts/signup/",
             {"email": email, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+            **extra,
         )
 
 
@@ -206,3 +207,20 @@ def test_password_reset_mails_are_rate_limited(client, alice, django_capture_on_
     assert any(r.status_code in (200, 429) for r in responses[5:])
     # allauth's "5 a minute per address" limit: the mailbox is not flooded.
     assert len(mails_to(alice.email)) == 5
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "web:8000"])
+def test_allauth_links_point_at_the_base_url_whatever_host_the_request_used(
+    client, alice, settings, host, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://keepsake.example.org"
+    settings.ALLOWED_HOSTS = ["*"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/password/reset/", {"email": alice.email}, HTTP_HOST=host)
+    _signup(client, "new@example.com", django_capture_on_commit_callbacks, HTTP_HOST=host)
+    [reset] = mails_to(alice.email)
+    [confirm] = mails_to("new@example.com")
+    assert "https://keepsake.example.org/accounts/password/reset/key/" in reset.body
+    assert "https://keepsake.example.org/accounts/confirm-email/" in confirm.body
+    for message in (reset, confirm):
+        assert host not in message.body
