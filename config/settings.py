@@ -270,6 +270,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# State lives in the database; beat only ticks. Every tick runs SCHEDULED_PASSES, so a
+# missed tick is caught up by the next. A minute suits everyone; the fault tests run a
+# real beat with a 2-second tick.
+KEEPSAKE_TICK_SECONDS = env.float("KEEPSAKE_TICK_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE = {
+    "tick": {
+        "task": "apps.core.tasks.tick",
+        "schedule": KEEPSAKE_TICK_SECONDS,
+        # A tick that waited longer than its interval is superseded by the next one.
+        "options": {"expires": max(1.0, KEEPSAKE_TICK_SECONDS - 5)},
+    },
+}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # The passes every tick runs, in order (also `manage.py run_scheduled`). Each is a

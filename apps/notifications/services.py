@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -53,8 +54,6 @@ LEASE = dt.timedelta(minutes=5)
 LEASE_RENEWED = 2 * LEASE
 BATCH_SIZE = 100
 MAX_BACKOFF = dt.timedelta(hours=6)
-# Messages the server accepted are recorded in one UPDATE at least this often.
-SENT_FLUSH_SECONDS = 1.0
 
 
 class PermanentFailure(Exception):
@@ -575,13 +574,21 @@ def _renew_leases(rows: list[OutboundEmail]) -> list[OutboundEmail]:
     return kept
 
 
+def message_id(row: OutboundEmail) -> str:
+    """The row's Message-ID, the same on every attempt: should a message go out twice
+    (a worker killed between the server's "250" and the record of it), mail clients
+    that fold messages by Message-ID show it once."""
+    host = urlsplit(settings.SITE_URL).hostname or "keepsake.localhost"
+    return f"<keepsake.{row.pk}.{int(row.created_at.timestamp() * 1_000_000)}@{host}>"
+
+
 def _build(row: OutboundEmail, connection) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=row.subject,
         body=row.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[row.to_email],
-        headers={**row.headers, "X-Keepsake-Id": str(row.pk)},
+        headers={**row.headers, "X-Keepsake-Id": str(row.pk), "Message-ID": message_id(row)},
         connection=connection,
     )
     if row.body_html:
@@ -643,16 +650,13 @@ def _skip_opted_out(rows: list[OutboundEmail]) -> list[OutboundEmail]:
     return [r for r in rows if r.pk not in skipped]
 
 
-def _record_sent(ids: list[int]) -> None:
-    """One UPDATE for every message the server accepted since the last one."""
-    if ids:
-        OutboundEmail.objects.filter(pk__in=ids, status=OutboundEmail.Status.PENDING).update(
-            status=OutboundEmail.Status.SENT,
-            sent_at=timezone.now(),
-            attempts=F("attempts") + 1,
-            last_error="",
-        )
-        ids.clear()
+def _record_sent(pk: int) -> None:
+    OutboundEmail.objects.filter(pk=pk, status=OutboundEmail.Status.PENDING).update(
+        status=OutboundEmail.Status.SENT,
+        sent_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        last_error="",
+    )
 
 
 class _SmtpSession:
@@ -709,55 +713,46 @@ class _SmtpSession:
 def _send_rows(rows: list[OutboundEmail], smtp: _SmtpSession) -> int:
     """Send claimed rows over the session's connection; each outcome is written to its row.
 
-    Per batch, not per row: the lease renewal (``_renew_leases``), the opt-out check and
-    the record of the messages sent, which is written at least every
-    ``SENT_FLUSH_SECONDS`` and whatever happens (``finally``), so a crash can leave at
-    most a second's worth of sent messages looking unsent (sent again after the lease).
-    Failures are rare and written one by one.
+    Per batch: the lease renewal (``_renew_leases``) and the opt-out check. Per row: the
+    record of a message the server accepted, committed the moment it said so, so a
+    worker killed at any point leaves at most the one message in flight looking unsent,
+    the only one that can go out twice (docs/operations.md).
     """
     rows = _skip_opted_out(_renew_leases(rows))
-    sent_ids: list[int] = []
     sent = 0
-    flushed = time.monotonic()
     lost: set[int] = set()
-    try:
-        for index, row in enumerate(rows):
+    for index, row in enumerate(rows):
+        if row.pk in lost:
+            continue
+        if row.next_attempt_at - timezone.now() < LEASE:
+            # A slow batch: renew the rest before this message can outlive its lease.
+            rest = [r for r in rows[index:] if r.pk not in lost]
+            kept = {r.pk for r in _renew_leases(rest)}
+            lost.update(r.pk for r in rest if r.pk not in kept)
             if row.pk in lost:
                 continue
-            if row.next_attempt_at - timezone.now() < LEASE:
-                # A slow batch: renew the rest before this message can outlive its lease.
-                rest = [r for r in rows[index:] if r.pk not in lost]
-                kept = {r.pk for r in _renew_leases(rest)}
-                lost.update(r.pk for r in rest if r.pk not in kept)
-                if row.pk in lost:
-                    continue
-            try:
-                smtp.open()
-            except (smtplib.SMTPException, OSError) as exc:
-                # No server to talk to (refused, silent, TLS or login failed): this attempt
-                # failed for every row of the batch; trying each in turn would only hold
-                # the worker for one timeout per row. Even a 5xx here (a refused login) is
-                # the host's setup, not the message: it stays temporary, so the mail goes
-                # out once that is fixed.
-                for rest in rows[index:]:
-                    if rest.pk not in lost:
-                        _record_failure(rest, exc)
-                smtp.reset()
-                smtp.unreachable = True
-                break
-            try:
-                smtp.send(row)
-            except (smtplib.SMTPException, OSError) as exc:
-                _record_failure(row, _classify(exc))
-                smtp.reset()
-            else:
-                sent_ids.append(row.pk)
-                sent += 1
-                if time.monotonic() - flushed >= SENT_FLUSH_SECONDS:
-                    _record_sent(sent_ids)
-                    flushed = time.monotonic()
-    finally:
-        _record_sent(sent_ids)
+        try:
+            smtp.open()
+        except (smtplib.SMTPException, OSError) as exc:
+            # No server to talk to (refused, silent, TLS or login failed): this attempt
+            # failed for every row of the batch; trying each in turn would only hold
+            # the worker for one timeout per row. Even a 5xx here (a refused login) is
+            # the host's setup, not the message: it stays temporary, so the mail goes
+            # out once that is fixed.
+            for rest in rows[index:]:
+                if rest.pk not in lost:
+                    _record_failure(rest, exc)
+            smtp.reset()
+            smtp.unreachable = True
+            break
+        try:
+            smtp.send(row)
+        except (smtplib.SMTPException, OSError) as exc:
+            _record_failure(row, _classify(exc))
+            smtp.reset()
+        else:
+            _record_sent(row.pk)
+            sent += 1
     return sent
 
 

@@ -127,6 +127,14 @@ def test_env_example_lists_every_variable_the_settings_read():
         assert name in listed, name
 
 
+def test_readme_configuration_table_lists_every_variable_the_settings_read():
+    settings_source = (ROOT / "config" / "settings.py").read_text()
+    read = set(re.findall(r"env(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]+)\"", settings_source))
+    readme = (ROOT / "README.md").read_text()
+    table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, re.M))
+    assert read - table == set()
+
+
 def test_entrypoint_waits_then_runs_the_command(tmp_path):
     """The entrypoint on SQLite: database ready, migrated (web), then exec the command."""
     env = {

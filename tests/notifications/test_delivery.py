@@ -47,6 +47,29 @@ def test_delivered_row_is_marked_sent_and_arrives_with_both_parts(alice, smtp_se
     assert services.outbox_deliver_due() == 0
 
 
+def test_a_message_sent_again_keeps_its_message_id(alice, smtp_server, settings):
+    """The one duplicate SMTP allows (killed after the server's "250", before the row
+    was marked sent) carries the same Message-ID, so mail clients can fold it."""
+    settings.SITE_URL = "https://keepsake.example.org"
+    first, second = queue(alice, "mid:1"), queue(alice, "mid:2")
+    assert services.outbox_deliver_due() == 2
+    # What a killed worker leaves behind, once its lease is over: a row the server took,
+    # still pending.
+    OutboundEmail.objects.filter(pk=first.pk).update(
+        status=OutboundEmail.Status.PENDING, next_attempt_at=timezone.now()
+    )
+    assert services.outbox_deliver_due() == 1
+
+    ids = [(m["X-Keepsake-Id"], m["Message-ID"]) for m in smtp_server.wait_for(3)]
+    by_row = {}
+    for row_id, message_id in ids:
+        by_row.setdefault(row_id, set()).add(message_id)
+    assert by_row[str(first.pk)] == {services.message_id(first)}
+    assert len(by_row[str(second.pk)]) == 1
+    assert by_row[str(first.pk)] != by_row[str(second.pk)]
+    assert services.message_id(first).endswith("@keepsake.example.org>")
+
+
 def test_temporary_refusals_retry_with_growing_backoff_then_succeed(alice, smtp_server, settings):
     settings.OUTBOX_BACKOFF_SECONDS = 60
     smtp_server.refusals = ["421 Service not available, closing channel", "451 Try again later"]

@@ -165,22 +165,23 @@ def worker_database_url() -> str:
 
 @dataclass
 class Worker:
+    """A Celery worker (``kind="worker"``) or beat (``kind="beat"``) subprocess."""
+
     env: dict
     log: Path
     proc: subprocess.Popen | None = None
     starts: int = 0
+    kind: str = "worker"
 
     def start(self) -> None:
         self.starts += 1
         with self.log.open("a") as out:
             out.write(f"\n===== start {self.starts} =====\n")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
+        if self.kind == "beat":
+            args = ["beat", "--loglevel=INFO", f"--schedule={self.log.with_suffix('.schedule')}"]
+            ready = "beat: Starting..."
+        else:
+            args = [
                 "worker",
                 "--pool=solo",
                 "--without-gossip",
@@ -188,25 +189,26 @@ class Worker:
                 "--without-heartbeat",
                 "--loglevel=INFO",
                 f"--hostname=faults{self.starts}@%h",
-            ],
+            ]
+            ready = " ready."
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", *args],
             cwd=ROOT,
             env=self.env,
             stdout=self.log.open("a"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        marker = f"faults{self.starts}@"
         wait_until(
-            lambda: self._ready(marker),
+            lambda: self._ready(ready),
             timeout=60,
-            what="the Celery worker to be ready",
+            what=f"the Celery {self.kind} to be ready",
             interval=0.1,
         )
 
     def _ready(self, marker: str) -> bool:
-        assert self.proc.poll() is None, "the worker died:\n" + self.output()[-3000:]
-        text = self.output()
-        return marker in text and " ready." in text.split(f"===== start {self.starts} =====")[-1]
+        assert self.proc.poll() is None, f"the {self.kind} died:\n" + self.output()[-3000:]
+        return marker in self.output().split(f"===== start {self.starts} =====")[-1]
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -232,10 +234,18 @@ class Worker:
 @pytest.fixture
 def start_worker(tmp_path):
     """start_worker(broker_url=, smtp=, email_timeout=) -> a running Worker, stopped after
-    the test. ``smtp`` is anything with ``host`` and ``port``."""
+    the test. ``smtp`` is anything with ``host`` and ``port``. With ``kind="beat"`` and
+    ``tick_seconds``, a beat that sends the tick that often."""
     workers: list[Worker] = []
 
-    def _start(*, broker_url: str, smtp, email_timeout: int = 5) -> Worker:
+    def _start(
+        *,
+        broker_url: str,
+        smtp=None,
+        email_timeout: int = 5,
+        kind: str = "worker",
+        tick_seconds: float = 60,
+    ) -> Worker:
         env = {
             k: v
             for k, v in os.environ.items()
@@ -248,13 +258,15 @@ def start_worker(tmp_path):
             DATABASE_URL=worker_database_url(),
             REDIS_URL=broker_url,
             CELERY_BROKER_URL=broker_url,
-            EMAIL_URL=f"smtp://{smtp.host}:{smtp.port}",
             EMAIL_TIMEOUT=str(email_timeout),
+            KEEPSAKE_TICK_SECONDS=str(tick_seconds),
             KEEPSAKE_VAR_DIR=str(tmp_path / "var"),
             PYTHONPATH=str(ROOT),
             PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         )
-        worker = Worker(env=env, log=tmp_path / f"worker{len(workers)}.log")
+        if smtp is not None:
+            env["EMAIL_URL"] = f"smtp://{smtp.host}:{smtp.port}"
+        worker = Worker(env=env, log=tmp_path / f"{kind}{len(workers)}.log", kind=kind)
         workers.append(worker)
         worker.start()
         return worker

@@ -1,15 +1,20 @@
-"""A real worker process is SIGKILLed in the middle of 500 reminder e-mails.
+"""A real worker process is SIGKILLed in the middle of delivering 500 ritual reminders.
 
-Tasks are acknowledged late (CELERY_TASK_ACKS_LATE): the ones still in Redis survive the
-kill and the restarted worker runs them. The one task in flight at the kill stays
-unacknowledged in Redis (redelivered only after the hour-long visibility timeout), but
-its outbox row is the truth: its lease, renewed just before the send, runs out after ten
-minutes at most (``LEASE_RENEWED``) and the next tick's outbox pass sends it.
+The reminder pass (what the tick runs) records 500 reminders and queues their e-mails in
+the outbox, publishing one delivery task per batch. Tasks are acknowledged late
+(CELERY_TASK_ACKS_LATE): the ones still in Redis survive the kill and the restarted
+worker runs them. The task in flight at the kill stays unacknowledged in Redis
+(redelivered only after the hour-long visibility timeout), but the outbox rows are the
+truth: the rows of that batch not sent yet stay leased, their lease (renewed just before
+the send) runs out after ten minutes at most (``LEASE_RENEWED``), and the next tick's
+outbox pass sends them.
 
-Exactly once holds for every row but that one. SMTP is at-least-once: if the kill lands
+Each message the server accepts is recorded at once, so exactly once holds for every
+reminder but the one in flight at the kill. SMTP is at-least-once: if the kill lands
 after the server said "250 queued" and before the row was marked sent, nobody can know
-the message went out, and the pass sends it again. So the test asserts: none lost, at
-most one duplicate, and a duplicate only of the row in flight.
+the message went out, and the pass sends it again (with the same Message-ID). So the
+test asserts: none lost, at most one duplicate, and a duplicate only of a row the kill
+left pending.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -24,6 +30,9 @@ from django.utils import timezone
 
 from apps.notifications import services
 from apps.notifications.models import Category, OutboundEmail
+from apps.rituals.models import Reminder
+from apps.rituals.services import reminders_schedule_due
+from tests.rituals.conftest import make_ritual
 
 from .helpers import (
     QUEUE,
@@ -37,26 +46,36 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-BATCH = 500
+REMINDERS = 500
 
 
-def test_sigkilled_worker_loses_nothing_and_doubles_at_most_the_message_in_flight(
-    postgres, own_redis, publish_to, start_worker, smtp_server, alice, bob
+def _due_rituals(space, alice, count: int) -> None:
+    """``count`` daily rituals whose next reminder (30 minutes before, the default) fell
+    due a quarter of an hour ago: both partners' reminders are due now."""
+    real_now = timezone.now()
+    occurs = (real_now + dt.timedelta(minutes=15)).astimezone(ZoneInfo(space.time_zone))
+    for n in range(count):
+        make_ritual(
+            space,
+            alice,
+            now=real_now - dt.timedelta(hours=1),
+            title=f"Ritual {n}",
+            at=occurs.time().replace(second=0, microsecond=0),
+        )
+
+
+def test_sigkilled_worker_mid_batch_of_500_reminders_loses_none_and_doubles_at_most_one(
+    postgres, own_redis, publish_to, start_worker, smtp_server, space, alice, bob
 ):
     publish_to(own_redis.url)
-    with transaction.atomic():
-        for i in range(BATCH):
-            partner = alice if i % 2 else bob
-            services.email_enqueue(
-                to_email=partner.email,
-                template="test",
-                context={"name": partner.name},
-                dedupe_key=f"faults-kill:{i}",
-                category=Category.REMINDERS,
-                user=partner,
-            )
-    # On commit, one delivery task per row went to Redis.
-    assert own_redis.client().llen(QUEUE) == BATCH
+    _due_rituals(space, alice, REMINDERS // 2)
+    # The tick's reminder pass: 500 reminders recorded, their e-mails queued, one delivery
+    # task per batch published to Redis on each batch's commit.
+    assert reminders_schedule_due(now=timezone.now()) == REMINDERS
+    assert Reminder.objects.filter(status=Reminder.Status.SENT).count() == REMINDERS
+    assert OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).count() == REMINDERS
+    tasks = own_redis.client().llen(QUEUE)
+    assert tasks >= 2
 
     worker = start_worker(broker_url=own_redis.url, smtp=smtp_server)
     started = time.monotonic()
@@ -67,27 +86,32 @@ def test_sigkilled_worker_loses_nothing_and_doubles_at_most_the_message_in_fligh
     with smtp_server.lock:
         at_kill = len(smtp_server.messages)
     sent_rows = OutboundEmail.objects.filter(status=OutboundEmail.Status.SENT).count()
-    print(f"\nkilled after {time.monotonic() - started:.1f} s: {at_kill} e-mails at the server")
-    assert at_kill < BATCH, "the worker finished before it could be killed"
+    print(
+        f"\n{tasks} delivery tasks; killed after {time.monotonic() - started:.1f} s: "
+        f"{at_kill} e-mails at the server, {sent_rows} rows marked sent"
+    )
+    assert at_kill < REMINDERS, "the worker finished before it could be killed"
+    # Recorded one by one: at most the message in flight is at the server unrecorded.
+    assert at_kill - sent_rows in (0, 1)
     assert own_redis.client().llen(QUEUE) > 0
 
     worker.start()
-
-    def settled():
-        pending = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).count()
-        return pending <= 1 and own_redis.client().llen(QUEUE) == 0
-
-    wait_until(settled, timeout=180, what="the restarted worker to drain the queue", interval=0.2)
+    wait_until(
+        lambda: own_redis.client().llen(QUEUE) == 0,
+        timeout=180,
+        what="the restarted worker to drain the queue",
+        interval=0.2,
+    )
     worker.stop()  # a warm shutdown: the task in hand, if any, finishes first
-    stuck = list(
+    stuck = set(
         OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).values_list(
             "pk", flat=True
         )
     )
-    assert len(stuck) <= 1  # at most the row in flight at the kill
+    # What is left is the rest of the killed batch, held by its lease.
+    assert 0 < len(stuck) < REMINDERS - 150
 
-    # Once the renewed lease is over, the tick's outbox pass finds the row and sends it.
-    # (A row killed mid-send was renewed LEASE_RENEWED ahead; one only claimed, LEASE.)
+    # Once the renewed lease is over, the tick's outbox pass finds the rows and sends them.
     later = timezone.now() + services.LEASE_RENEWED + dt.timedelta(minutes=1)
     held_until = OutboundEmail.objects.filter(pk__in=stuck).values_list(
         "next_attempt_at", flat=True
@@ -96,19 +120,22 @@ def test_sigkilled_worker_loses_nothing_and_doubles_at_most_the_message_in_fligh
     assert services.outbox_deliver_due(now=later) == len(stuck)
 
     rows = dict(OutboundEmail.objects.values_list("pk", "status"))
-    assert len(rows) == BATCH
+    assert len(rows) == REMINDERS
     assert set(rows.values()) == {OutboundEmail.Status.SENT}
     delivered = collections.Counter(keepsake_ids(smtp_server.messages))
-    assert set(delivered) == {str(pk) for pk in rows}, "an e-mail was lost"
+    assert set(delivered) == {str(pk) for pk in rows}, "a reminder was lost"
     doubled = {pk: n for pk, n in delivered.items() if n > 1}
     print(
-        f"{sent_rows} rows marked sent at the kill, {len(stuck)} left in flight, "
-        f"{sum(delivered.values())} deliveries for {BATCH} rows, duplicates: {doubled or 'none'}"
+        f"{len(stuck)} rows left to the lease, {sum(delivered.values())} deliveries for "
+        f"{REMINDERS} reminders, duplicates: {doubled or 'none'}"
     )
-    assert sum(delivered.values()) <= BATCH + 1
+    assert sum(delivered.values()) <= REMINDERS + 1
     assert all(n == 2 for n in doubled.values())
     assert set(doubled) <= {str(pk) for pk in stuck}
-    assert "apps.notifications.tasks.deliver_email" in worker.output()
+    # Every partner got each of their 250 reminders.
+    per_recipient = collections.Counter(m["To"] for m in smtp_server.messages)
+    assert {alice.email, bob.email} == set(per_recipient)
+    assert "apps.notifications.tasks.deliver_emails" in worker.output()
 
 
 def test_the_worker_acks_late_and_requeues_what_a_lost_worker_held():
