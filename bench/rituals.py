@@ -1,8 +1,8 @@
 """Rituals benchmark: the reminder pass at scale, and outbox delivery to a local SMTP server.
 
-Seeds RITUALS_BENCH_SPACES spaces (default 2,000; the issue's full size is 100,000:
-``RITUALS_BENCH_SPACES=100000 python -m bench rituals``, about 5 minutes of seeding)
-with two partners and three rituals each, 1% of the reminder rows due. Prints:
+Seeds RITUALS_BENCH_SPACES spaces (default 100,000, the issue's size: about a minute of
+seeding on PostgreSQL; ``RITUALS_BENCH_SPACES=2000 python -m bench rituals`` for a quick
+look) with two partners and three rituals each, 1% of the reminder rows due. Prints:
 (a) one pass with nothing due, (b) one pass recording and queueing the due reminders,
 (c) delivering them from the outbox to a local SMTP server, beside a bare smtplib loop
 to the same server (the ceiling). Run on PostgreSQL (DATABASE_URL) for real figures.
@@ -107,7 +107,7 @@ def main() -> None:
 
     from ._db import test_database
 
-    spaces = int(os.environ.get("RITUALS_BENCH_SPACES", "2000"))
+    spaces = int(os.environ.get("RITUALS_BENCH_SPACES", "100000"))
     now = dt.datetime.now(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     with test_database():
         t0 = time.perf_counter()

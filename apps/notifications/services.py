@@ -32,6 +32,7 @@ from django.core import signing
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
+from django.core.mail.utils import DNS_NAME
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.template.loader import get_template, render_to_string
@@ -578,7 +579,9 @@ def message_id(row: OutboundEmail) -> str:
     """The row's Message-ID, the same on every attempt: should a message go out twice
     (a worker killed between the server's "250" and the record of it), mail clients
     that fold messages by Message-ID show it once."""
-    host = urlsplit(settings.SITE_URL).hostname or "keepsake.localhost"
+    host = urlsplit(settings.SITE_URL).hostname or ""
+    if not re.search(r"[a-z]", host) or "." not in host:
+        host = str(DNS_NAME)  # an IP address or "localhost": the machine's name, as Django does
     return f"<keepsake.{row.pk}.{int(row.created_at.timestamp() * 1_000_000)}@{host}>"
 
 

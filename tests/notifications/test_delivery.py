@@ -68,6 +68,8 @@ def test_a_message_sent_again_keeps_its_message_id(alice, smtp_server, settings)
     assert len(by_row[str(second.pk)]) == 1
     assert by_row[str(first.pk)] != by_row[str(second.pk)]
     assert services.message_id(first).endswith("@keepsake.example.org>")
+    settings.SITE_URL = "http://127.0.0.1:8000"  # no domain to put after the "@"
+    assert "@127.0.0.1>" not in services.message_id(first)
 
 
 def test_temporary_refusals_retry_with_growing_backoff_then_succeed(alice, smtp_server, settings):
