@@ -295,11 +295,18 @@ SCHEDULED_PASSES = [
 ]
 
 # What follows an account event (apps.core.hooks): e.g. reminders are recomputed
-# when a partner joins or a time zone changes. Each is called with keyword arguments.
+# when a partner joins, and reminders, journal nudges and digests when a time zone
+# changes. Each is called with keyword arguments.
 KEEPSAKE_HOOKS = {
     "user_joined_space": ["apps.rituals.services.schedules_sync_user"],
-    "user_zone_changed": ["apps.rituals.services.schedules_sync_user"],
-    "space_zone_changed": ["apps.rituals.services.schedules_sync_space"],
+    "user_zone_changed": [
+        "apps.rituals.services.schedules_sync_user",
+        "apps.journal.services.nudges_sync_user",
+    ],
+    "space_zone_changed": [
+        "apps.rituals.services.schedules_sync_space",
+        "apps.journal.services.nudges_sync_space",
+    ],
     # Leaving or deleting an account: each feature removes its own personal rows
     # (apps/portability/README.md says what stays and what goes).
     "user_leaving_space": [

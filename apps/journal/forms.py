@@ -76,6 +76,10 @@ class AppreciationForm(forms.Form):
 
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# The month filter's range: wide enough for any journal (imported ones included),
+# narrow enough that month arithmetic never nears the edges of Python's dates.
+MONTH_MIN_YEAR = 1900
+MONTH_MAX_YEAR = 2999
 
 
 class JournalFilterForm(forms.Form):
@@ -85,7 +89,14 @@ class JournalFilterForm(forms.Form):
     month = forms.CharField(
         label="Month",
         required=False,
-        widget=forms.DateInput(attrs={"type": "month", "placeholder": "YYYY-MM"}),
+        widget=forms.DateInput(
+            attrs={
+                "type": "month",
+                "placeholder": "YYYY-MM",
+                "min": f"{MONTH_MIN_YEAR}-01",
+                "max": f"{MONTH_MAX_YEAR}-12",
+            }
+        ),
     )
     q = forms.CharField(label="Search", required=False, max_length=200)
 
@@ -100,10 +111,12 @@ class JournalFilterForm(forms.Form):
         match = MONTH_RE.match(value)
         if not match:
             raise forms.ValidationError("Pick a month as YYYY-MM.")
-        try:
-            return dt.date(int(match.group(1)), int(match.group(2)), 1)
-        except ValueError:
-            raise forms.ValidationError("Pick a month as YYYY-MM.") from None
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise forms.ValidationError("Pick a month as YYYY-MM.")
+        if not MONTH_MIN_YEAR <= year <= MONTH_MAX_YEAR:
+            raise forms.ValidationError(f"Pick a month from {MONTH_MIN_YEAR} to {MONTH_MAX_YEAR}.")
+        return dt.date(year, month, 1)
 
 
 class JournalSettingsForm(forms.Form):

@@ -7,6 +7,7 @@ from it. A private entry is visible to its author only.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -74,9 +75,19 @@ def today_prompt(*, space, offset: int = 0) -> Prompt:
 
 
 def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of ``month``, both inclusive.
+
+    Inclusive, because the day after December 9999 is not a date: any "next
+    month" bound would overflow on the last month Python can hold.
+    """
     first = month.replace(day=1)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    return first, following
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def months_before(month: dt.date, n: int) -> dt.date:
+    """The first day of the month ``n`` months before ``month``, by month numbers, not days."""
+    year, index = divmod(month.year * 12 + month.month - 1 - n, 12)
+    return dt.date(year, index + 1, 1)
 
 
 @dataclass
@@ -103,8 +114,8 @@ def journal_page(
     if author_id is not None:
         qs = qs.filter(author_id=author_id)
     if month is not None:
-        first, following = month_bounds(month)
-        qs = qs.filter(day__gte=first, day__lt=following)
+        first, last = month_bounds(month)
+        qs = qs.filter(day__gte=first, day__lte=last)
     qs = entries_search(qs, query)
     qs = _with_appreciations(qs.order_by("-day", "-created_at", "-id"))
     page = Paginator(qs, PAGE_SIZE).get_page(page_number)
@@ -174,14 +185,10 @@ def monthly_counts(*, user, members: list, today: dt.date) -> MonthlyChart:
     template only draws it (server-rendered SVG, no script).
     """
     first_month = today.replace(day=1)
-    months: list[dt.date] = []
-    current = first_month
-    for _ in range(CHART_MONTHS):
-        months.insert(0, current)
-        current = (current - dt.timedelta(days=1)).replace(day=1)
+    months = [months_before(first_month, n) for n in reversed(range(CHART_MONTHS))]
     rows = (
         entries_visible_to(user)
-        .filter(day__gte=months[0], day__lt=month_bounds(first_month)[1])
+        .filter(day__gte=months[0], day__lte=month_bounds(first_month)[1])
         .annotate(month=TruncMonth("day"))
         .values("month", "author_id")
         .annotate(n=Count("id"))

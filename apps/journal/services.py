@@ -192,6 +192,51 @@ def journal_settings_update(
     return profile
 
 
+# --- Account events (settings.KEEPSAKE_HOOKS) ---------------------------------------------------
+
+
+def _reschedule(profile: JournalProfile, *, zone: str, now: dt.datetime) -> None:
+    """Recompute the next nudge and digest from ``now`` in ``zone``.
+
+    A slot already due is left alone: the pass sends it and then schedules the
+    next one from the partner's current zone. Moving it past ``now`` would drop it.
+    """
+    fields = {}
+    if profile.next_nudge_at is None or profile.next_nudge_at > now:
+        fields["next_nudge_at"] = next_nudge_after(profile=profile, zone=zone, after=now)
+    if profile.next_digest_at is None or profile.next_digest_at > now:
+        fields["next_digest_at"] = (
+            next_digest_after(zone=zone, after=now) if profile.digest_enabled else None
+        )
+    if fields:
+        JournalProfile.objects.filter(pk=profile.pk).update(**fields)
+
+
+def nudges_sync_user(*, user, now: dt.datetime | None = None) -> None:
+    """Recompute a partner's next nudge and digest after their time zone changed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Wait for a pass holding the row, then read the slot it set: without the
+        # lock we would see its due slot, leave it, and its old-zone next one would stand.
+        profile = JournalProfile.objects.select_for_update().filter(user_id=user.pk).first()
+        if profile is not None:
+            _reschedule(profile, zone=user.zone, now=now)
+
+
+def nudges_sync_space(*, space, now: dt.datetime | None = None) -> None:
+    """After the space's zone changed: partners without a zone of their own follow it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        profiles = (
+            JournalProfile.objects.filter(user__space=space)
+            .select_for_update(of=("self",))
+            .select_related("user", "user__space")
+            .order_by("pk")
+        )
+        for profile in profiles:
+            _reschedule(profile, zone=profile.user.zone, now=now)
+
+
 # --- The scheduler pass ------------------------------------------------------------------------
 
 
@@ -316,4 +361,6 @@ __all__ = [
     "journal_settings_update",
     "journal_visit_record",
     "nudges_schedule_due",
+    "nudges_sync_space",
+    "nudges_sync_user",
 ]

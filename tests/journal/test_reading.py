@@ -59,7 +59,23 @@ def test_filter_by_author_and_month(alice, bob, alice_client, write):
 
 
 @pytest.mark.parametrize(
-    "params", [{"month": "2026-13"}, {"month": "banana"}, {"author": "999999"}, {"author": "x"}]
+    "params",
+    [
+        {"month": "2026-13"},
+        {"month": "2026-00"},
+        {"month": "9999-12"},  # the last month a date can hold: once a 500
+        {"month": "0001-01"},
+        {"month": "1899-12"},
+        {"month": "3000-01"},
+        {"month": "10000-01"},
+        {"month": "0000-01"},
+        {"month": "2026-1"},
+        {"month": "-2026-01"},
+        {"month": "2026-11-01"},
+        {"month": "banana"},
+        {"author": "999999"},
+        {"author": "x"},
+    ],
 )
 def test_bad_filters_show_an_error_not_a_500(alice_client, alice, write, params):
     write(alice, "still listed")
@@ -67,6 +83,53 @@ def test_bad_filters_show_an_error_not_a_500(alice_client, alice, write, params)
     assert response.status_code == 200
     assert response.context["filters"].errors
     assert [e.text for e in response.context["entries"]] == ["still listed"]
+
+
+@pytest.mark.parametrize("month", ["9999-12", "0001-01", "1899-12", "3000-01"])
+def test_month_out_of_range_says_which_years(alice_client, month):
+    response = alice_client.get(URL, {"month": month})
+    assert response.context["filters"].errors["month"] == ["Pick a month from 1900 to 2999."]
+    assert "Pick a month from 1900 to 2999." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("month", "expected"),
+    [("1900-01", "first month"), ("2999-12", "last month"), ("2028-02", "leap day")],
+)
+def test_month_filter_edges_of_the_range(alice, alice_client, month, expected):
+    for day, text in [
+        (dt.date(1900, 1, 1), "first month"),
+        (dt.date(2999, 12, 31), "last month"),
+        (dt.date(2028, 2, 29), "leap day"),
+        (dt.date(2028, 3, 1), "day after"),
+    ]:
+        Entry.objects.create(space=alice.space, author=alice, text=text, day=day)
+    response = alice_client.get(URL, {"month": month})
+    assert not response.context["filters"].errors
+    assert [e.text for e in response.context["entries"]] == [expected]
+
+
+def test_month_bounds_never_overflow():
+    """The selector holds on its own, even for the months the form turns away."""
+    assert selectors.month_bounds(dt.date(9999, 12, 1)) == (
+        dt.date(9999, 12, 1),
+        dt.date(9999, 12, 31),
+    )
+    assert selectors.month_bounds(dt.date(1, 1, 15)) == (dt.date(1, 1, 1), dt.date(1, 1, 31))
+    assert selectors.month_bounds(dt.date(2028, 2, 10))[1] == dt.date(2028, 2, 29)
+
+
+def test_chart_months_step_back_across_years():
+    first = dt.date(2026, 2, 1)
+    assert selectors.months_before(first, 1) == dt.date(2026, 1, 1)
+    assert selectors.months_before(first, 2) == dt.date(2025, 12, 1)
+    assert selectors.months_before(first, 14) == dt.date(2024, 12, 1)
+
+
+def test_journal_page_for_the_last_month_a_date_can_hold(alice):
+    Entry.objects.create(space=alice.space, author=alice, text="far future", day=dt.date.max)
+    result = selectors.journal_page(user=alice, month=dt.date(9999, 12, 1))
+    assert [e.text for e in result.page.object_list] == ["far future"]
 
 
 def test_search(alice, bob, alice_client, write):
