@@ -34,7 +34,6 @@ from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 from django.core.mail.utils import DNS_NAME
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -654,12 +653,15 @@ def _skip_opted_out(rows: list[OutboundEmail]) -> list[OutboundEmail]:
 
 
 def _record_sent(pk: int) -> None:
-    OutboundEmail.objects.filter(pk=pk, status=OutboundEmail.Status.PENDING).update(
-        status=OutboundEmail.Status.SENT,
-        sent_at=timezone.now(),
-        attempts=F("attempts") + 1,
-        last_error="",
-    )
+    """Mark one accepted message sent, committed at once (autocommit). It runs once per
+    message, so the statement is written out rather than compiled by the ORM each time."""
+    table = connection.ops.quote_name(OutboundEmail._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1, "  # noqa: S608
+            "last_error = '' WHERE id = %s AND status = %s",
+            [OutboundEmail.Status.SENT, timezone.now(), pk, OutboundEmail.Status.PENDING],
+        )
 
 
 class _SmtpSession:

@@ -204,7 +204,7 @@ def test_delivery_writes_one_row_per_message_and_nothing_else_per_row(
 
     small, large = queries(2, "small"), queries(20, "large")
     assert len(large) - len(small) == 18
-    per_message = [sql for sql in large if sql.startswith("UPDATE") and '"sent_at"' in sql]
+    per_message = [sql for sql in large if sql.startswith("UPDATE") and "sent_at = " in sql]
     assert len(per_message) == 20
     assert len(smtp_server.wait_for(22)) == 22
 
