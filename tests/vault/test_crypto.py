@@ -23,9 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def binding(**overrides) -> crypto.Binding:
     values = {
         "letter_id": "5f0c6a4e-0000-4000-8000-000000000001",
-        "space_id": 1,
-        "author_id": 2,
-        "recipient_id": 3,
+        "space_uuid": "0b6f6f0e-0000-4000-8000-0000000000aa",
         "opens_at": dt.datetime(2027, 2, 13, 23, 0, tzinfo=dt.UTC),
     }
     return crypto.Binding(**{**values, **overrides})
@@ -36,8 +34,7 @@ def test_round_trip_and_every_bound_field_matters():
     assert crypto.decrypt(sealed, binding=binding()) == ("Hello", "Long letter " * 1000)
     for change in [
         {"letter_id": "5f0c6a4e-0000-4000-8000-000000000002"},
-        {"space_id": 9},
-        {"author_id": 3, "recipient_id": 2},
+        {"space_uuid": "0b6f6f0e-0000-4000-8000-0000000000bb"},
         {"opens_at": dt.datetime(2027, 2, 13, 22, 59, tzinfo=dt.UTC)},
         {"opens_at": None},
     ]:
@@ -83,6 +80,7 @@ def test_keyring_never_shows_key_bytes():
     assert ring.newest_id == "k1"
 
 
+@pytest.mark.django_db
 def test_debug_run_creates_a_private_key_file_once(settings, tmp_path):
     settings.DEBUG = True
     settings.VAULT_KEYS = ""
