@@ -49,7 +49,8 @@ def _check_alias(alias: str) -> list[Error]:
     try:
         ring = crypto.keyring()
     except crypto.VaultKeyError as exc:
-        return [Error(str(exc), hint=HINT, id="vault.E001")]
+        # The message says what to do (restore the key file, set VAULT_KEYS).
+        return [Error(str(exc), hint="See docs/vault.md.", id="vault.E001")]
     missing = [key_id for key_id in key_ids if key_id not in ring.ids]
     wrong = []
     for key_id in key_ids:

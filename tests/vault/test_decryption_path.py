@@ -115,3 +115,23 @@ def test_a_letter_moved_to_another_space_by_sql_stays_shut(couple, alice, bob, s
         services.letter_read(letter=moved, user=mallory, now=OPENING)
     assert "could not be decrypted" in caplog.text
     assert "Only ours" not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_existing_spaces_distinct_uuids():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("accounts", "0001_initial")], [("accounts", "0003_space_uuid_unique")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model("accounts", "Space")
+        for name in ("One", "Two", "Three"):
+            old.objects.create(name=name, anniversary=dt.date(2015, 2, 14))
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+    finally:
+        MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+    uuids = list(Space.objects.values_list("uuid", flat=True))
+    assert len(uuids) == 3 and None not in uuids and len(set(uuids)) == 3

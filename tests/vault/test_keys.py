@@ -8,7 +8,7 @@ import stat
 from unittest import mock
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, load_command_class
 from django.core.management.base import SystemCheckError
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
@@ -201,3 +201,16 @@ def test_error_reports_hide_vault_keys_in_keyring_and_parse_keys(settings):
     secret = good.split(":")[1]
     for rendered in (reporter.get_traceback_text(), reporter.get_traceback_html()):
         assert secret not in rendered
+
+
+def test_rewrap_check_still_runs_when_the_system_check_fails(couple, alice, seal, settings, capsys):
+    """The check's hint sends the operator to `vault_rewrap --check`: it must run."""
+    letter = seal(alice, now=SEALING)
+    settings.VAULT_KEYS = crypto.new_key_spec("test1")  # wrong key: vault.E003
+    with pytest.raises(SystemExit):  # as from the command line, checks included
+        load_command_class("apps.vault", "vault_rewrap").run_from_argv(
+            ["manage.py", "vault_rewrap", "--check"]
+        )
+    err = capsys.readouterr().err
+    assert "cannot be unwrapped" in err and str(letter.pk) in err
+    assert "vault.E003" not in err
