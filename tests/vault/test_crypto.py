@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -100,23 +101,31 @@ def test_without_keys_and_without_debug_nothing_decrypts(settings):
 
 
 def _start(extra_env: dict) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "DJANGO_"))}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_SECRET_KEY": "x" * 50,
-            "DJANGO_DEBUG": "false",
-            **extra_env,
-        }
-    )
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # An empty SQLite database of its own: `check` compares the keys with the stored
+    # letters, and a developer's database must not decide these tests.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("VAULT_", "DJANGO_", "KEEPSAKE_")) and k != "DATABASE_URL"
+    }
+    with tempfile.TemporaryDirectory() as var:
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "DJANGO_SECRET_KEY": "x" * 50,
+                "DJANGO_DEBUG": "false",
+                "KEEPSAKE_VAR_DIR": var,
+                **extra_env,
+            }
+        )
+        return subprocess.run(
+            [sys.executable, "manage.py", "check"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def test_production_refuses_to_start_without_a_key():
