@@ -140,10 +140,9 @@ def test_check_is_quiet_before_migrate_and_without_a_database(couple, alice, sea
     with mock.patch.object(Letter._meta, "db_table", "vault_letter_not_migrated_yet"):
         assert checks.check_letter_keys() == []
     assert Letter.objects.count() == 1  # the connection is still usable (PostgreSQL)
-    with mock.patch.object(
-        checks.transaction, "atomic", side_effect=OperationalError("connection refused")
-    ):
-        assert checks.check_letter_keys() == []
+    for refusal in (OperationalError("connection refused"), RuntimeError("no access")):
+        with mock.patch.object(checks.transaction, "atomic", side_effect=refusal):
+            assert checks.check_letter_keys() == []
 
 
 def test_check_without_letters_reads_no_key(couple, settings):
