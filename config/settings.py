@@ -372,7 +372,7 @@ ACCOUNT_FORMS = {"signup": "apps.accounts.forms.SignupForm"}
 # --- Vault keys (apps.vault) ---------------------------------------------------------------
 # Key-encryption keys for letters, separate from DJANGO_SECRET_KEY:
 # "id:base64-of-32-bytes,..." newest first (docs/vault.md). Without it, a DEBUG run
-# creates var/vault.key (mode 0600) on first use; anything else refuses to start.
+# creates var/vault.key (mode 0600) on its first migrate; anything else refuses to start.
 VAULT_KEYS = env("VAULT_KEYS", default="")
 VAULT_KEY_FILE = VAR_DIR / "vault.key"
 if not VAULT_KEYS and not DEBUG:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -17,6 +18,9 @@ MAX_MEMBERS = 2
 class Space(TimeStampedModel):
     """A couple's shared home. Every space-owned row points here."""
 
+    # A stable identity that an operator's export/import keeps (integer ids change):
+    # the vault binds every letter's ciphertext to it.
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=80)
     time_zone = models.CharField(max_length=64, default="UTC")
     anniversary = models.DateField(

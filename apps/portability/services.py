@@ -15,6 +15,7 @@ import copy
 import datetime as dt
 import io
 import json
+import uuid
 import zipfile
 
 from allauth.account.models import EmailAddress
@@ -32,7 +33,9 @@ from apps.rituals import portability as rituals
 from apps.vault import portability as vault
 
 FORMAT = "keepsake-space"
-VERSION = 1
+# 2: the space's uuid, to which its letters' ciphertexts are bound, replaces the
+# integer ids that version 1 carried for them.
+VERSION = 2
 
 
 class SpaceImportError(Exception):
@@ -109,6 +112,8 @@ def space_export(*, space: Space, viewer=None, now: dt.datetime | None = None) -
     data.update(journal.export_space(space, viewer))
     data.update(vault.export_space(space, viewer, now=now))
     if viewer is None:
+        # The letters' ciphertexts are bound to it; the import keeps it.
+        data["space"]["uuid"] = str(space.uuid)
         User = get_user_model()
         known = {m["email"] for m in data["members"]}
         former = sorted(_referenced(data) - known)
@@ -187,6 +192,12 @@ def _import_problems(data: dict) -> list[str]:
     """Why ``data`` cannot be imported here; reads only."""
     User = get_user_model()
     problems = vault.check_import(data)
+    space_uuid = uuid.UUID(data["space"]["uuid"])
+    if Space.objects.filter(uuid=space_uuid).exists():
+        problems.append(
+            "this space exists on this instance already (same uuid); a backup is restored "
+            "once, into an instance that does not hold it"
+        )
     if not is_valid_zone(data["space"]["time_zone"]):
         problems.append(f"the space's time zone {data['space']['time_zone']!r} is unknown")
     members = [m for m in data["members"] if m.get("member")]
@@ -219,6 +230,8 @@ def space_import(*, data: dict) -> Space:
     try:
         with transaction.atomic():
             space = Space.objects.create(
+                # Kept: the letters' ciphertexts are bound to it.
+                uuid=uuid.UUID(data["space"]["uuid"]),
                 name=data["space"]["name"],
                 time_zone=data["space"]["time_zone"],
                 anniversary=dt.date.fromisoformat(data["space"]["anniversary"]),

@@ -9,10 +9,16 @@ key-encryption key (KEK) that lives outside the database, in ``VAULT_KEYS``:
 The newest KEK wraps new letters; older ones only unwrap, until
 ``manage.py vault_rewrap`` has moved every letter to the newest one.
 
-Associated data binds each ciphertext to its letter: its id, space, author,
-recipient and opening instant (or a draft marker). Moving a sealed letter's
-opening day in the database, or swapping two letters' ciphertexts, therefore
-makes decryption fail instead of revealing anything early.
+Associated data binds each text to its letter's id, its space's ``uuid`` and its
+opening instant (or a draft marker); the wrapped data key is bound to the letter's
+id and a digest of the ciphertexts. Moving a sealed letter's opening day or space
+in the database, or swapping two letters' ciphertexts, therefore makes decryption
+fail instead of revealing anything early. All those identifiers are random UUIDs
+that an operator's export/import keeps, so a restored letter is copied as it is,
+never decrypted outside ``services.letter_read``. (Author and recipient are not
+bound: an import may match them to existing accounts with other ids, and anyone
+who can rewrite those columns can also rewrite a password hash; ``letter_read``
+checks them against the row.)
 
 Nothing here logs or formats plaintext or key material.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import os
 import re
 import secrets
@@ -40,7 +47,8 @@ NONCE_BYTES = 12
 KEY_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 LOCAL_KEY_ID = "local"
 DRAFT = "draft"
-_VERSION = b"keepsake-vault/v1"
+# v2: bound to stable UUIDs (letter, space) instead of integer ids; v1 never shipped.
+_VERSION = b"keepsake-vault/v2"
 
 
 class VaultKeyError(ImproperlyConfigured):
@@ -72,6 +80,7 @@ class Keyring:
     def ids(self) -> list[str]:
         return [key_id for key_id, _ in self.keys]
 
+    @sensitive_variables()
     def get(self, key_id: str) -> bytes:
         for candidate, key in self.keys:
             if candidate == key_id:
@@ -83,6 +92,7 @@ class Keyring:
 
 
 @lru_cache(maxsize=8)
+@sensitive_variables()  # ``spec`` is the whole VAULT_KEYS value
 def parse_keys(spec: str) -> Keyring:
     """Parse ``"id:base64key,id:base64key"``; raise ``VaultKeyError`` with a clear reason."""
     entries = [part.strip() for part in spec.split(",") if part.strip()]
@@ -126,32 +136,74 @@ def _local_key_file() -> Path:
     return Path(getattr(settings, "VAULT_KEY_FILE", Path(settings.VAR_DIR) / "vault.key"))
 
 
-def _read_or_create_local_key(path: Path) -> str:
-    """The embedded default's key: created once, mode 0600, next to the SQLite file."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process won the race; read its key below
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(new_key_spec(LOCAL_KEY_ID) + "\n")
+class LocalKeyMissing(VaultKeyError):
+    """The embedded key file is gone while letters still need it."""
+
+
+def _letters_under(key_id: str) -> int:
+    # Looked up by name: models import this module.
+    from django.apps import apps
+
+    return apps.get_model("vault", "Letter").objects.filter(key_id=key_id).count()
+
+
+@sensitive_variables()
+def ensure_local_key(path: Path | None = None) -> None:
+    """Create the embedded default's key file (mode 0600) unless it exists.
+
+    Refuses when letters wrapped under ``LOCAL_KEY_ID`` exist: a new key under the
+    same id would make them unreadable for good and mix two keys under one id.
+    """
+    path = path or _local_key_file()
+    if path.exists():
+        return
+    waiting = _letters_under(LOCAL_KEY_ID)
+    if waiting:
+        raise LocalKeyMissing(
+            f"The vault key file {path} is missing, and {waiting} letter(s) were "
+            f"encrypted with its key (id {LOCAL_KEY_ID!r}). Restore the file from your "
+            "backup; Keepsake will not create a new key in its place (see docs/vault.md, "
+            '"Losing the key loses the letters").'
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process won the race; its key is the one
+    with os.fdopen(fd, "w") as handle:
+        handle.write(new_key_spec(LOCAL_KEY_ID) + "\n")
+
+
+@sensitive_variables()
+def _read_local_key(path: Path) -> str:
+    """The embedded default's key (created on first run, see ``ensure_local_key``)."""
+    ensure_local_key(path)
     return path.read_text().strip()
 
 
+@sensitive_variables()  # ``spec`` is the whole VAULT_KEYS value
 def keyring() -> Keyring:
     """The configured keys: ``VAULT_KEYS``, else (DEBUG only) the local key file."""
     spec = getattr(settings, "VAULT_KEYS", "")
     if spec:
         return parse_keys(spec)
     if settings.DEBUG:
-        return parse_keys(_read_or_create_local_key(_local_key_file()))
+        return parse_keys(_read_local_key(_local_key_file()))
     raise VaultKeyError("VAULT_KEYS is not set. " + _HOW_TO)
 
 
+def uses_local_key() -> bool:
+    """Whether this is the embedded default (DEBUG without ``VAULT_KEYS``)."""
+    return not getattr(settings, "VAULT_KEYS", "") and settings.DEBUG
+
+
+@sensitive_variables()
 def check_configuration() -> None:
-    """Start-up check: a set ``VAULT_KEYS`` must parse (the DEBUG key file is lazy)."""
+    """Start-up check: a set ``VAULT_KEYS`` must parse. Needs no database.
+
+    The key file of a DEBUG run is created after ``migrate`` (``apps.py``) and the
+    keys are checked against the letters by the system check in ``checks.py``.
+    """
     spec = getattr(settings, "VAULT_KEYS", "")
     if spec:
         parse_keys(spec)
@@ -172,30 +224,42 @@ def _instant(opens_at: dt.datetime | None) -> str:
 
 @dataclass(frozen=True)
 class Binding:
-    """What a letter's ciphertext is bound to; any change makes it undecryptable."""
+    """What a letter's texts are bound to; any change makes them undecryptable.
+
+    Only identifiers that an operator's export/import keeps: the letter's UUID
+    primary key, its space's ``uuid`` and the opening instant.
+    """
 
     letter_id: str
-    space_id: int
-    author_id: int
-    recipient_id: int
+    space_uuid: str
     opens_at: dt.datetime | None  # None for a draft
 
     def aad(self, field: str) -> bytes:
         parts = [
             _VERSION,
             b"letter=" + str(self.letter_id).encode(),
-            b"space=%d" % self.space_id,
-            b"author=%d" % self.author_id,
-            b"to=%d" % self.recipient_id,
+            b"space=" + str(self.space_uuid).encode(),
             b"opens=" + _instant(self.opens_at).encode(),
             b"field=" + field.encode(),
         ]
         return b"|".join(parts)
 
-    def wrap_aad(self, key_id: str) -> bytes:
-        return b"|".join(
-            [_VERSION, b"wrap", b"letter=" + str(self.letter_id).encode(), key_id.encode()]
-        )
+
+def _wrap_aad(letter_id: str, key_id: str, digest: bytes) -> bytes:
+    # The digest of the ciphertexts makes unwrapping (no plaintext involved) prove
+    # that the texts are intact, e.g. when an import checks an export.
+    return b"|".join(
+        [_VERSION, b"wrap", b"letter=" + str(letter_id).encode(), key_id.encode(), digest]
+    )
+
+
+def _digest(title_nonce, title_ciphertext, body_nonce, body_ciphertext) -> bytes:
+    h = hashlib.sha256()
+    for part in (title_nonce, title_ciphertext, body_nonce, body_ciphertext):
+        part = bytes(part)
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest().encode()
 
 
 @dataclass(frozen=True)
@@ -216,20 +280,32 @@ class Sealed:
 # --- Encrypting and decrypting ---------------------------------------------------------------
 
 
-def _wrap(data_key: bytes, binding: Binding, ring: Keyring) -> tuple[str, bytes]:
+@sensitive_variables()
+def _wrap(data_key: bytes, *, letter_id: str, digest: bytes, ring: Keyring) -> tuple[str, bytes]:
     key_id = ring.newest_id
     nonce = secrets.token_bytes(NONCE_BYTES)
-    wrapped = AESGCM(ring.get(key_id)).encrypt(nonce, data_key, binding.wrap_aad(key_id))
+    wrapped = AESGCM(ring.get(key_id)).encrypt(
+        nonce, data_key, _wrap_aad(letter_id, key_id, digest)
+    )
     return key_id, nonce + wrapped
 
 
-def _unwrap(key_id: str, wrapped_key: bytes, binding: Binding, ring: Keyring) -> bytes:
-    kek = ring.get(key_id)
-    blob = bytes(wrapped_key)
+@sensitive_variables()  # ``kek`` is a key-encryption key
+def _unwrap(sealed: Sealed, *, letter_id: str, ring: Keyring) -> bytes:
+    kek = ring.get(sealed.key_id)
+    blob = bytes(sealed.wrapped_key)
+    digest = _digest(
+        sealed.title_nonce, sealed.title_ciphertext, sealed.body_nonce, sealed.body_ciphertext
+    )
     try:
-        return AESGCM(kek).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], binding.wrap_aad(key_id))
+        return AESGCM(kek).decrypt(
+            blob[:NONCE_BYTES], blob[NONCE_BYTES:], _wrap_aad(letter_id, sealed.key_id, digest)
+        )
     except InvalidTag:
-        raise DecryptionFailed(f"the data key did not unwrap under key id {key_id!r}") from None
+        raise DecryptionFailed(
+            f"the data key did not unwrap under key id {sealed.key_id!r} "
+            "(the wrong key, or the row was altered)"
+        ) from None
 
 
 @sensitive_variables("title", "body", "data_key")
@@ -240,22 +316,32 @@ def encrypt(*, title: str, body: str, binding: Binding, ring: Keyring | None = N
     aead = AESGCM(data_key)
     title_nonce = secrets.token_bytes(NONCE_BYTES)
     body_nonce = secrets.token_bytes(NONCE_BYTES)
-    key_id, wrapped = _wrap(data_key, binding, ring)
+    title_ciphertext = aead.encrypt(title_nonce, title.encode(), binding.aad("title"))
+    body_ciphertext = aead.encrypt(body_nonce, body.encode(), binding.aad("body"))
+    key_id, wrapped = _wrap(
+        data_key,
+        letter_id=binding.letter_id,
+        digest=_digest(title_nonce, title_ciphertext, body_nonce, body_ciphertext),
+        ring=ring,
+    )
     return Sealed(
         key_id=key_id,
         wrapped_key=wrapped,
         title_nonce=title_nonce,
-        title_ciphertext=aead.encrypt(title_nonce, title.encode(), binding.aad("title")),
+        title_ciphertext=title_ciphertext,
         body_nonce=body_nonce,
-        body_ciphertext=aead.encrypt(body_nonce, body.encode(), binding.aad("body")),
+        body_ciphertext=body_ciphertext,
     )
 
 
 @sensitive_variables("data_key", "title", "body")
 def decrypt(sealed: Sealed, *, binding: Binding, ring: Keyring | None = None) -> tuple[str, str]:
-    """The (title, body) of ``sealed``; raises ``DecryptionFailed`` on any mismatch."""
+    """The (title, body) of ``sealed``; raises ``DecryptionFailed`` on any mismatch.
+
+    Only ``services.letter_read`` calls this, after checking the opening instant.
+    """
     ring = ring or keyring()
-    data_key = _unwrap(sealed.key_id, sealed.wrapped_key, binding, ring)
+    data_key = _unwrap(sealed, letter_id=binding.letter_id, ring=ring)
     aead = AESGCM(data_key)
     try:
         title = aead.decrypt(
@@ -270,21 +356,27 @@ def decrypt(sealed: Sealed, *, binding: Binding, ring: Keyring | None = None) ->
 
 
 @sensitive_variables("data_key")
-def unwraps(sealed: Sealed, *, binding: Binding, ring: Keyring | None = None) -> bool:
-    """Whether the configured keys can unwrap this letter's data key (texts stay shut)."""
+def unwraps(sealed: Sealed, *, letter_id: str, ring: Keyring | None = None) -> bool:
+    """Whether the keys unwrap this letter's data key and its ciphertexts are intact.
+
+    The texts themselves stay shut.
+    """
     try:
-        _unwrap(sealed.key_id, sealed.wrapped_key, binding, ring or keyring())
+        _unwrap(sealed, letter_id=letter_id, ring=ring or keyring())
     except DecryptionFailed:
         return False
     return True
 
 
 @sensitive_variables("data_key")
-def rewrap(sealed: Sealed, *, binding: Binding, ring: Keyring | None = None) -> Sealed:
+def rewrap(sealed: Sealed, *, letter_id: str, ring: Keyring | None = None) -> Sealed:
     """The same ciphertexts with the data key wrapped by the newest KEK."""
     ring = ring or keyring()
-    data_key = _unwrap(sealed.key_id, sealed.wrapped_key, binding, ring)
-    key_id, wrapped = _wrap(data_key, binding, ring)
+    data_key = _unwrap(sealed, letter_id=letter_id, ring=ring)
+    digest = _digest(
+        sealed.title_nonce, sealed.title_ciphertext, sealed.body_nonce, sealed.body_ciphertext
+    )
+    key_id, wrapped = _wrap(data_key, letter_id=letter_id, digest=digest, ring=ring)
     return Sealed(
         key_id=key_id,
         wrapped_key=wrapped,

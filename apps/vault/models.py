@@ -27,8 +27,9 @@ class Letter(TimeStampedModel):
         SEALED = "sealed", "Sealed"
         OPENED = "opened", "Opened"
 
-    # A random id: it is bound into the ciphertext before the row exists, and
-    # reveals nothing about how many letters a space holds.
+    # A random id: it is bound into the ciphertext before the row exists, survives
+    # an operator's export/import, and reveals nothing about how many letters a
+    # space holds.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     space = models.ForeignKey("accounts.Space", on_delete=models.CASCADE, related_name="letters")
     author = models.ForeignKey(
@@ -109,12 +110,13 @@ class Letter(TimeStampedModel):
         )
 
     def binding(self) -> crypto.Binding:
-        """What the ciphertexts are bound to, from the row as stored."""
+        """What the texts are bound to, from the row as stored (and its space's uuid).
+
+        Load letters with ``select_related("space")`` when reading several.
+        """
         return crypto.Binding(
             letter_id=str(self.pk),
-            space_id=self.space_id,
-            author_id=self.author_id,
-            recipient_id=self.recipient_id,
+            space_uuid=str(self.space.uuid),
             opens_at=None if self.status == self.Status.DRAFT else self.opens_at,
         )
 

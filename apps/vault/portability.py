@@ -7,13 +7,12 @@ opening instant comes with its title and body, a sealed one as
 their text. The partner's drafts never.
 
 The operator export (``viewer`` None) holds every letter as stored: the envelope
-(key id, wrapped data key, nonces, ciphertexts) in base64 and the ids the
-ciphertexts are bound to. Importing it needs a ``VAULT_KEYS`` that unwraps every
-data key (checked before anything is written). A letter keeps its id; when the new
-instance gives its space or partners other ids, the operator tool re-encrypts it
-under a fresh data key bound to the new ids (``crypto.Binding`` covers the space
-and both partners, so the old ciphertext could never authenticate there). The
-plaintext exists only in memory during that step and is never logged.
+(key id, wrapped data key, nonces, ciphertexts) in base64. Its texts are bound to
+the letter's UUID, the space's ``uuid`` and the opening instant, all of which the
+import keeps (``crypto.Binding``), so the import copies each envelope as it is and
+never decrypts anything. At most it re-wraps a data key under the newest key, which
+needs no plaintext. Importing needs a ``VAULT_KEYS`` that unwraps every data key;
+unwrapping also proves the ciphertexts intact (checked before anything is written).
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import datetime as dt
 import uuid
 
 from django.utils import timezone
-from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
 from .models import Letter, LetterRead, NudgeOptIn, OpeningPresence
@@ -55,7 +53,7 @@ def export_space(space, viewer, *, now: dt.datetime | None = None) -> dict:
     letters = (
         Letter.objects.filter(space=space, author=viewer)
         | Letter.objects.filter(space=space, recipient=viewer)
-    ).select_related("author", "recipient")
+    ).select_related("author", "recipient", "space")
     out = []
     for letter in letters.order_by("opens_on", "sealed_at", "created_at"):
         if not letter.is_draft and not letter.is_open_at(now):
@@ -103,11 +101,6 @@ def _export_all(space) -> dict:
                 "updated_at": _iso(letter.updated_at),
                 "key_id": letter.key_id,
                 **{name: _b64(getattr(letter, name)) for name in ENVELOPE},
-                "bound_to": {
-                    "space_id": letter.space_id,
-                    "author_id": letter.author_id,
-                    "recipient_id": letter.recipient_id,
-                },
                 "reads": [
                     {"user": r.user.email, "first_read_at": _iso(r.first_read_at)}
                     for r in sorted(letter.reads.all(), key=lambda r: r.pk)
@@ -123,17 +116,6 @@ def _export_all(space) -> dict:
     }
 
 
-def _old_binding(item: dict) -> crypto.Binding:
-    bound = item["bound_to"]
-    return crypto.Binding(
-        letter_id=item["id"],
-        space_id=int(bound["space_id"]),
-        author_id=int(bound["author_id"]),
-        recipient_id=int(bound["recipient_id"]),
-        opens_at=None if item["status"] == Letter.Status.DRAFT else _dt(item["opens_at"]),
-    )
-
-
 def _envelope(item: dict) -> crypto.Sealed:
     raw = {name: base64.b64decode(item[name], validate=True) for name in ENVELOPE}
     return crypto.Sealed(key_id=item["key_id"], **raw)
@@ -142,8 +124,8 @@ def _envelope(item: dict) -> crypto.Sealed:
 def check_import(data: dict) -> list[str]:
     """Why the letters of ``data`` cannot be imported here (empty if they can).
 
-    Reads only: every data key must unwrap under the configured ``VAULT_KEYS`` and no
-    letter id may exist already.
+    Reads only: every data key must unwrap under the configured ``VAULT_KEYS`` (which
+    also proves its ciphertexts intact) and no letter id may exist already.
     """
     problems = []
     items = data.get("letters", [])
@@ -155,25 +137,29 @@ def check_import(data: dict) -> list[str]:
     for item in items:
         try:
             letter_id = uuid.UUID(item["id"])
-            sealed = _envelope(item)
-            ok = crypto.unwraps(sealed, binding=_old_binding(item), ring=ring)
+            ok = crypto.unwraps(_envelope(item), letter_id=str(letter_id), ring=ring)
         except (KeyError, ValueError, TypeError):
             problems.append(f"letter {item.get('id')!r}: the export's envelope is malformed")
             continue
         ids.append(letter_id)
         if not ok:
             problems.append(
-                f"letter {item['id']}: its data key does not unwrap with VAULT_KEYS "
-                f"(wrapped with key id {item['key_id']!r}; configured: {ring.ids})"
+                f"letter {item['id']}: its envelope does not authenticate: the data key does "
+                f"not unwrap with VAULT_KEYS (wrapped with key id {item['key_id']!r}; "
+                f"configured: {ring.ids}), or the file was altered"
             )
     taken = Letter.objects.filter(pk__in=ids).values_list("pk", flat=True)
     problems += [f"letter {pk}: a letter with this id exists on this instance" for pk in taken]
     return problems
 
 
-@sensitive_variables("title", "body")
 def import_space(space, data: dict, user_map: dict) -> None:
-    """Recreate the letters (same ids), re-encrypting those whose binding changed."""
+    """Recreate the letters with their ids and envelopes as exported.
+
+    ``space`` carries the exported ``uuid``, so the texts authenticate as they are;
+    nothing is decrypted. A data key wrapped under an older key is re-wrapped under
+    the newest one (no plaintext involved), so the old key can stay behind.
+    """
     ring = crypto.keyring()
     for item in data.get("letters", []):
         letter = Letter(
@@ -187,17 +173,14 @@ def import_space(space, data: dict, user_map: dict) -> None:
             opens_on=dt.date.fromisoformat(item["opens_on"]) if item["opens_on"] else None,
             opened_at=_dt(item["opened_at"]),
         )
-        old = _old_binding(item)
         sealed = _envelope(item)
-        if letter.binding() != old:
+        if sealed.key_id != ring.newest_id:
             try:
-                title, body = crypto.decrypt(sealed, binding=old, ring=ring)
+                sealed = crypto.rewrap(sealed, letter_id=str(letter.pk), ring=ring)
             except crypto.DecryptionFailed:
                 raise ImportRefused(
-                    f"letter {item['id']}: its text does not authenticate against the ids "
-                    "it was exported with"
+                    f"letter {item['id']}: its envelope does not authenticate"
                 ) from None
-            sealed = crypto.encrypt(title=title, body=body, binding=letter.binding(), ring=ring)
         letter.set_envelope(sealed)
         letter.save(force_insert=True)
         Letter.objects.filter(pk=letter.pk).update(

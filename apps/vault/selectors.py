@@ -25,9 +25,9 @@ METADATA = ("id", "space_id", "author_id", "recipient_id", "status", "sealed_at"
 def drafts_of(*, user) -> list[Letter]:
     """The viewer's own drafts (with ciphertexts, to show their titles to them)."""
     return list(
-        Letter.objects.filter(
-            space_id=user.space_id, author=user, status=Letter.Status.DRAFT
-        ).order_by("-updated_at")
+        Letter.objects.filter(space_id=user.space_id, author=user, status=Letter.Status.DRAFT)
+        .select_related("space")  # letter_read binds to the space's uuid
+        .order_by("-updated_at")
     )
 
 
@@ -86,7 +86,7 @@ def letters_of_year(*, space, year: int, now: dt.datetime) -> list[Letter]:
     """The year's letters that have reached their opening instant, oldest sealed first."""
     return list(
         Letter.objects.filter(NOT_DRAFT, space=space, opens_on__year=year, opens_at__lte=now)
-        .select_related("author", "recipient")
+        .select_related("author", "recipient", "space")
         .prefetch_related("reads")
         .order_by("author__display_name", "author_id", "sealed_at")
     )
@@ -131,22 +131,38 @@ def next_opening_day(*, space, now: dt.datetime) -> dt.date:
 
 
 def dashboard_vault(*, space, user, now: dt.datetime | None = None) -> dict:
-    """What the dashboard shows of the vault for this viewer (one query)."""
+    """What the dashboard shows of the vault for this viewer (one query).
+
+    The counter points at the next day on which a letter to or from the viewer
+    actually opens: letters keep the day fixed at sealing, which is not always the
+    current anniversary. Without sealed letters it points at the next anniversary,
+    as an invitation to write. Today, once today's letters have opened.
+    """
     now = now or timezone.now()
     today = local_today(space.time_zone, now)
-    day = next_opening_day(space=space, now=now)
+    still_sealed = NOT_DRAFT & Q(opens_at__gt=now)
+    opened = NOT_DRAFT & Q(opens_at__lte=now)
     counts = Letter.objects.filter(space=space).aggregate(
         drafts=Count("id", filter=Q(author=user, status=Letter.Status.DRAFT)),
-        waiting=Count("id", filter=NOT_DRAFT & Q(recipient=user, opens_at__gt=now)),
-        sealed=Count("id", filter=NOT_DRAFT & Q(author=user, opens_at__gt=now)),
-        open_this_year=Count(
-            "id", filter=NOT_DRAFT & Q(opens_on__year=day.year, opens_at__lte=now)
-        ),
+        waiting=Count("id", filter=still_sealed & Q(recipient=user)),
+        sealed=Count("id", filter=still_sealed & Q(author=user)),
+        open_this_year=Count("id", filter=opened & Q(opens_on__year=today.year)),
+        opened_today=Count("id", filter=opened & Q(opens_on=today)),
+        next_sealed=Min("opens_on", filter=still_sealed & (Q(author=user) | Q(recipient=user))),
     )
+    opened_today = counts.pop("opened_today")
+    next_sealed = counts.pop("next_sealed")
+    if opened_today:
+        day = today
+    elif next_sealed is not None:
+        day = next_sealed
+    else:
+        day = next_opening_day(space=space, now=now)
     return {
         "next_opening": day,
         "days_until": (day - today).days,
         "is_today": day == today,
+        "letters_then": next_sealed is not None and not opened_today,
         "year": day.year,
         **counts,
     }

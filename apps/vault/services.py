@@ -157,7 +157,7 @@ def letter_create(*, author, title: str, body: str) -> Letter:
         recipient = partner_of(author)
         if recipient is None:
             raise VaultError("Letters go to your partner: invite them to your space first.")
-        letter = Letter(space_id=author.space_id, author=author, recipient=recipient)
+        letter = Letter(space=author.space, author=author, recipient=recipient)
         letter.set_envelope(crypto.encrypt(title=title, body=body, binding=letter.binding()))
         letter.save(force_insert=True)
     return letter
@@ -255,9 +255,13 @@ def _queue_opening_emails(*, space_id: int, day: dt.date) -> int:
     members = list(get_user_model().objects.filter(space_id=space_id).select_related("space"))
     if not members:
         return 0
-    count = Letter.objects.filter(
-        space_id=space_id, opens_on=day, status=Letter.Status.OPENED
-    ).count()
+    # Every letter of the day, not just those this batch (or pass) has opened: the
+    # dedupe key lets only the first batch's e-mail through, and it must be right.
+    count = (
+        Letter.objects.filter(space_id=space_id, opens_on=day)
+        .exclude(status=Letter.Status.DRAFT)
+        .count()
+    )
     for member in members:
         email_enqueue(
             to_email=member.email,
@@ -419,7 +423,7 @@ def letters_rewrap(*, batch_size: int = BATCH_SIZE) -> RewrapResult:
                     continue
                 try:
                     letter.set_envelope(
-                        crypto.rewrap(letter.envelope(), binding=letter.binding(), ring=ring)
+                        crypto.rewrap(letter.envelope(), letter_id=str(letter.pk), ring=ring)
                     )
                 except crypto.DecryptionFailed as exc:
                     logger.error("Vault: letter %s could not be re-wrapped: %s", letter.pk, exc)
@@ -437,7 +441,7 @@ def letters_key_check() -> RewrapResult:
     ring = crypto.keyring()
     result = RewrapResult()
     for letter in Letter.objects.order_by("pk").iterator(chunk_size=BATCH_SIZE):
-        if not crypto.unwraps(letter.envelope(), binding=letter.binding(), ring=ring):
+        if not crypto.unwraps(letter.envelope(), letter_id=str(letter.pk), ring=ring):
             logger.error(
                 "Vault: letter %s cannot be unwrapped (key id %s)", letter.pk, letter.key_id
             )

@@ -234,7 +234,28 @@ def test_unlock_works_through_batches(couple, alice, bob, seal):
     now = local("Europe/Berlin", 2026, 3, 1, 12)
     letters = [seal(alice, now=now) for _ in range(7)]
     assert services.letter_unlock_due(now=letters[0].opens_at, batch_size=3) == 7
-    assert OutboundEmail.objects.filter(template="vault_opened").count() == 2
+    emails = OutboundEmail.objects.filter(template="vault_opened")
+    assert emails.count() == 2
+    # Queued with the first batch of 3, yet counting all 7 of the day.
+    for email in emails:
+        assert "7 letters sealed for 2027" in email.body_text
+        assert "3 letters" not in email.body_text
+
+
+def test_opening_email_counts_letters_a_later_pass_opens(couple, alice, bob, seal):
+    """One opening day, two instants (the zone changed between sealings): the e-mail,
+    queued by the first pass, already counts the letter the second pass opens."""
+    now = local("Europe/Berlin", 2026, 3, 1, 12)
+    berlin = [seal(alice, now=now) for _ in range(2)]
+    couple.time_zone = "America/New_York"
+    couple.save()
+    new_york = seal(bob, now=now)
+    assert new_york.opens_on == berlin[0].opens_on and new_york.opens_at > berlin[0].opens_at
+    assert services.letter_unlock_due(now=berlin[0].opens_at) == 2
+    assert services.letter_unlock_due(now=new_york.opens_at) == 1
+    emails = OutboundEmail.objects.filter(template="vault_opened")
+    assert emails.count() == 2
+    assert all("3 letters sealed for 2027" in e.body_text for e in emails)
 
 
 def test_first_read_is_recorded_once(couple, alice, bob, seal):

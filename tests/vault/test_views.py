@@ -317,6 +317,40 @@ def test_dashboard_counts_days_and_letters(couple, alice, bob, seal):
     assert today["is_today"] and today["open_this_year"] == 1
 
 
+def test_dashboard_counts_to_the_day_letters_open_not_the_current_anniversary(
+    couple, alice, bob, seal, login, django_assert_num_queries
+):
+    seal(alice, now=SEALING)  # opens 14 February 2027
+    couple.anniversary = dt.date(2015, 1, 1)  # changed afterwards: the letter keeps its day
+    couple.save()
+    december = local("Europe/Berlin", 2026, 12, 20, 12)
+    with django_assert_num_queries(1):
+        data = dashboard_vault(space=couple, user=bob, now=december)
+    assert data["next_opening"] == dt.date(2027, 2, 14) and data["days_until"] == 56
+    assert data["letters_then"] and not data["is_today"]
+    with time_machine.travel(december, tick=False):
+        page = text(login(bob).get(reverse("home:dashboard")))
+    assert "56</strong> days until the vault opens on 14 February 2027" in page
+
+
+def test_dashboard_skips_anniversaries_without_letters(couple, alice, bob, seal):
+    seal(alice, now=SEALING, years_later=1)  # opens 14 February 2028
+    data = dashboard_vault(space=couple, user=bob, now=local("Europe/Berlin", 2027, 2, 4, 12))
+    assert data["next_opening"] == dt.date(2028, 2, 14) and data["letters_then"]
+
+
+def test_dashboard_without_sealed_letters_invites_to_write(couple, alice, bob, login):
+    services.letter_create(author=bob, title="t", body="b")  # a draft does not open
+    now = local("Europe/Berlin", 2027, 2, 4, 12)
+    data = dashboard_vault(space=couple, user=bob, now=now)
+    assert data["next_opening"] == dt.date(2027, 2, 14) and data["days_until"] == 10
+    assert not data["letters_then"]
+    with time_machine.travel(now, tick=False):
+        page = text(login(bob).get(reverse("home:dashboard")))
+    assert "10</strong> days until your anniversary on 14 February 2027" in page
+    assert reverse("vault:write") in page
+
+
 def test_dashboard_page_shows_the_vault_counter(couple, alice, login, seal):
     seal(alice, title="Dash title", body="Dash body", now=SEALING)
     with time_machine.travel(local("Europe/Berlin", 2027, 2, 4, 12), tick=False):

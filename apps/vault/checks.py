@@ -1,0 +1,92 @@
+"""System check: the configured keys fit the letters already stored.
+
+A missing or wrong key otherwise shows only when someone opens a letter, perhaps
+on opening day. Registered in ``apps.py``; ``check``, ``migrate``, ``runserver``
+and the containers' start-up (``docker/entrypoint.sh``, which runs ``check`` before
+the worker and beat: Celery runs the checks too but ignores their errors) fail on it.
+
+Cheap on purpose: one query for the distinct key ids, then one letter per id,
+whose data key must unwrap (no text is decrypted).
+"""
+
+from __future__ import annotations
+
+from django.core.checks import Error
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
+
+from . import crypto
+from .models import Letter
+
+ENVELOPE = ("wrapped_key", "title_nonce", "title_ciphertext", "body_nonce", "body_ciphertext")
+HINT = (
+    "Set VAULT_KEYS to the keys the letters were written with (newest first; an old "
+    "key may follow a new one). See docs/vault.md."
+)
+
+
+def check_letter_keys(app_configs=None, databases=None, **kwargs) -> list[Error]:
+    """Errors for key ids the keyring lacks or holds a different key under.
+
+    Unlike Django's own database checks this also runs without ``--database``: a
+    wrong vault key must stop ``runserver`` and the workers, not wait for a flag.
+    """
+    errors: list[Error] = []
+    for alias in databases if databases is not None else [DEFAULT_DB_ALIAS]:
+        errors += _check_alias(alias)
+    return errors
+
+
+def _check_alias(alias: str) -> list[Error]:
+    letters = Letter.objects.using(alias)
+    try:
+        # A savepoint, so that a missing table (before `migrate`) leaves a
+        # surrounding transaction usable on PostgreSQL.
+        with transaction.atomic(using=alias):
+            key_ids = sorted(letters.order_by().values_list("key_id", flat=True).distinct())
+    except DatabaseError:
+        return []  # no database or no table yet: nothing stored to check against
+    except RuntimeError:
+        # Database access refused, as pytest-django does outside database tests
+        # (where, e.g., loading the Celery app runs the checks).
+        return []
+    if not key_ids:
+        return []
+    try:
+        ring = crypto.keyring()
+    except crypto.VaultKeyError as exc:
+        # The message says what to do (restore the key file, set VAULT_KEYS).
+        return [Error(str(exc), hint="See docs/vault.md.", id="vault.E001")]
+    missing = [key_id for key_id in key_ids if key_id not in ring.ids]
+    wrong = []
+    for key_id in key_ids:
+        if key_id in missing:
+            continue
+        letter = (
+            letters.filter(key_id=key_id).only("id", "key_id", *ENVELOPE).order_by("pk").first()
+        )
+        if letter is not None and not crypto.unwraps(
+            letter.envelope(), letter_id=str(letter.pk), ring=ring
+        ):
+            wrong.append((key_id, letter.pk))
+    errors = []
+    if missing:
+        errors.append(
+            Error(
+                f"Letters were encrypted with vault key id(s) {', '.join(map(repr, missing))}, "
+                f"which VAULT_KEYS does not hold (it holds {ring.ids}). Those letters cannot "
+                "be opened.",
+                hint=HINT,
+                id="vault.E002",
+            )
+        )
+    for key_id, pk in wrong:
+        errors.append(
+            Error(
+                f"The vault key with id {key_id!r} does not unwrap letter {pk}: it is not the "
+                "key that letter was written with (or the row was altered). Letters under "
+                "that id cannot be opened.",
+                hint=HINT + " `manage.py vault_rewrap --check` lists every affected letter.",
+                id="vault.E003",
+            )
+        )
+    return errors
