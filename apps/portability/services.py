@@ -186,7 +186,7 @@ def _check_shape(data) -> None:
 def _import_problems(data: dict) -> list[str]:
     """Why ``data`` cannot be imported here; reads only."""
     User = get_user_model()
-    problems = vault.check_import(data)
+    problems = rituals.check_import(data) + vault.check_import(data)
     if not is_valid_zone(data["space"]["time_zone"]):
         problems.append(f"the space's time zone {data['space']['time_zone']!r} is unknown")
     members = [m for m in data["members"] if m.get("member")]
