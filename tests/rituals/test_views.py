@@ -473,3 +473,28 @@ def test_pages_need_sign_in(client, alice):
     ritual = make_ritual(alice.space, alice, now=NOW)
     for url in (reverse("rituals:list"), reverse("rituals:detail", args=[ritual.pk])):
         assert client.get(url).status_code == 302
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("rule", ["FREQ=DAILY;INTERVAL=-1", "FREQ=MONTHLY;BYMONTHDAY=40"])
+def test_pages_survive_a_stored_rule_that_cannot_be_evaluated(alice_client, alice, bob, rule):
+    ritual = make_ritual(alice.space, alice, now=NOW, title="Broken")
+    Ritual.objects.filter(pk=ritual.pk).update(rrule=rule)
+    for url in (
+        reverse("rituals:detail", args=[ritual.pk]),
+        reverse("rituals:list"),
+        reverse("home:dashboard"),
+        reverse("rituals:edit", args=[ritual.pk]),
+    ):
+        assert alice_client.get(url).status_code == 200, url
+    # Checking in and pausing answer clearly instead of failing.
+    response = alice_client.post(
+        reverse("rituals:check_in", args=[ritual.pk]),
+        {"day": "2026-03-06", "status": "kept"},
+        follow=True,
+    )
+    assert "does not happen on that day" in response.content.decode()
+    alice_client.post(reverse("rituals:status", args=[ritual.pk]), {"status": "paused"})
+    ritual.refresh_from_db()
+    assert ritual.status == "paused"
+    assert not CheckIn.objects.exists()
