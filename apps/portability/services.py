@@ -191,7 +191,7 @@ def _check_shape(data) -> None:
 def _import_problems(data: dict) -> list[str]:
     """Why ``data`` cannot be imported here; reads only."""
     User = get_user_model()
-    problems = vault.check_import(data)
+    problems = rituals.check_import(data) + vault.check_import(data)
     space_uuid = uuid.UUID(data["space"]["uuid"])
     if Space.objects.filter(uuid=space_uuid).exists():
         problems.append(

@@ -7,7 +7,7 @@ import datetime as dt
 from django.conf import settings
 from icalendar import Alarm, Calendar, Event, vRecur
 
-from apps.core.tz import get_zone
+from apps.core.tz import get_zone, local_to_utc
 
 from .models import ReminderPreference, Ritual
 
@@ -23,15 +23,23 @@ def calendar_for(*, user, rituals: list[Ritual], prefs: dict) -> bytes:
     cal.add("x-wr-timezone", space.time_zone)
     host = settings.SITE_URL.split("//")[-1].split("/")[0] or "keepsake"
     for ritual in rituals:
+        # Calendar apps count DTSTART as the first event (RFC 5545), and ``starts_on``
+        # need not be an occurrence ("Date night" on Fridays, added on a Monday).
+        first = ritual.first_day()
+        if first is None:
+            continue  # a rule that cannot be evaluated (logged): no event beats a wrong one
         event = Event()
         event.add("uid", f"ritual-{ritual.pk}@{host}")
         event.add("summary", ritual.title)
         if ritual.description:
             event.add("description", ritual.description)
-        start = dt.datetime.combine(ritual.starts_on, ritual.time_of_day, tzinfo=tz)
-        event.add("dtstart", start)
+        event.add("dtstart", dt.datetime.combine(first, ritual.time_of_day, tzinfo=tz))
         event.add("duration", dt.timedelta(minutes=ritual.duration_minutes or 30))
-        event.add("rrule", vRecur.from_ical(ritual.rrule))
+        rule = vRecur.from_ical(ritual.rrule)
+        if "UNTIL" in rule:
+            # With a zoned DTSTART, UNTIL must be a UTC instant: the last day's occurrence.
+            rule["UNTIL"] = [local_to_utc(rule["UNTIL"][0], ritual.time_of_day, tz)]
+        event.add("rrule", rule)
         event.add("dtstamp", ritual.updated_at)
         kind, minutes = prefs.get(ritual.pk) or prefs.get(None)
         trigger = None
@@ -40,8 +48,8 @@ def calendar_for(*, user, rituals: list[Ritual], prefs: dict) -> bytes:
         elif kind == ReminderPreference.Kind.BEFORE:
             trigger = -dt.timedelta(minutes=minutes)
         elif kind == ReminderPreference.Kind.MORNING:
-            morning = dt.datetime.combine(ritual.starts_on, dt.time(8, 0))
-            at = dt.datetime.combine(ritual.starts_on, ritual.time_of_day)
+            morning = dt.datetime.combine(first, dt.time(8, 0))
+            at = dt.datetime.combine(first, ritual.time_of_day)
             trigger = min(dt.timedelta(0), morning - at)
         if trigger is not None:
             alarm = Alarm()

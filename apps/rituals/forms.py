@@ -4,9 +4,24 @@ import datetime as dt
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.core.tz import local_today
 
 from .models import CheckIn, ReminderPreference, Ritual
 from .recurrence import FREQUENCIES, ORDINALS, WEEKDAYS, rrule_from_answers, rrule_validate
+
+# How far from today a start date may lie: dateutil walks a monthly or yearly rule from
+# its start on every question, so a start in year 1 costs thousands of steps each time.
+STARTS_ON_YEARS = 10
+
+
+def _years_from(day: dt.date, years: int) -> dt.date:
+    """The same date ``years`` later (or earlier); 29 February becomes the 28th."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 class RitualForm(forms.Form):
@@ -66,9 +81,11 @@ class RitualForm(forms.Form):
         help_text="For example FREQ=MONTHLY;BYDAY=-1FR (the last Friday of each month).",
     )
 
-    def __init__(self, *args, space, **kwargs):
+    def __init__(self, *args, space, starts_on_was: dt.date | None = None, **kwargs):
+        """``starts_on_was``: the edited ritual's start, kept even when it is now old."""
         super().__init__(*args, **kwargs)
         self.space = space
+        self.starts_on_was = starts_on_was
         self.fields["giver"].queryset = space.members.all()
         self.fields["giver"].label_from_instance = lambda u: u.name
 
@@ -90,6 +107,19 @@ class RitualForm(forms.Form):
         if answers.get("custom") or not answers.get("freq"):
             initial["custom_rule"] = ritual.rrule
         return initial
+
+    def clean_starts_on(self):
+        starts_on = self.cleaned_data["starts_on"]
+        if starts_on == self.starts_on_was:
+            return starts_on
+        today = local_today(self.space.time_zone, timezone.now())
+        earliest, latest = _years_from(today, -STARTS_ON_YEARS), _years_from(today, STARTS_ON_YEARS)
+        if not earliest <= starts_on <= latest:
+            raise ValidationError(
+                f"Choose a start date within {STARTS_ON_YEARS} years of today "
+                f"(between {earliest:%-d %B %Y} and {latest:%-d %B %Y})."
+            )
+        return starts_on
 
     def clean(self):
         data = super().clean()

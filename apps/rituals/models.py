@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterator
 from itertools import islice
 from typing import NamedTuple
 
@@ -14,6 +16,12 @@ from apps.core.models import TimeStampedModel
 from apps.core.tz import get_zone, local_to_utc
 
 from .recurrence import rule_near
+
+logger = logging.getLogger(__name__)
+
+# Dates one question may walk through (those before the asked-for day included): a
+# monthly rule ten years old takes 120, so this only stops a rule that misbehaves.
+MAX_STEPS = 50_000
 
 
 class Occurrence(NamedTuple):
@@ -77,11 +85,27 @@ class Ritual(TimeStampedModel):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
-    def _rule(self, ref: dt.date | dt.datetime):
-        """The rule, good for questions about ``ref`` (a local date) and later."""
-        if isinstance(ref, dt.datetime):
-            ref = ref.date()
-        return rule_near(self.rrule, self.starts_on, ref)
+    def _dates(self, ref: dt.datetime) -> Iterator[dt.datetime]:
+        """The rule's dates (naive local midnights) from ``ref`` on, in order.
+
+        A rule that cannot be evaluated yields nothing (logged) rather than failing or
+        hanging the page or the scheduler pass asking; no question walks more than
+        ``MAX_STEPS`` dates.
+        """
+        try:
+            rule = rule_near(self.rrule, self.starts_on, ref.date())
+            for step, naive in enumerate(rule):
+                if step >= MAX_STEPS:
+                    logger.warning(
+                        "Ritual %s: stopped after %s dates of %r", self.pk, step, self.rrule
+                    )
+                    return
+                if naive >= ref:
+                    yield naive
+        except (ValueError, OverflowError) as exc:  # RuleError, or dateutil failing mid-way
+            logger.warning(
+                "Ritual %s: its rule %r cannot be evaluated: %s", self.pk, self.rrule, exc
+            )
 
     def occurrences_between(
         self, start: dt.datetime, end: dt.datetime, *, zone: str | None = None
@@ -94,19 +118,22 @@ class Ritual(TimeStampedModel):
         last = (end.astimezone(tz) + dt.timedelta(days=1)).replace(tzinfo=None)
         first = dt.datetime.combine(first.date(), dt.time(0, 0))
         out = []
-        for naive in self._rule(first).between(first, last, inc=True):
+        for naive in self._dates(first):
+            if naive > last:
+                break
             at = local_to_utc(naive.date(), self.time_of_day, tz)
             if start <= at < end:
                 out.append(Occurrence(naive.date(), at))
         return out
 
     def occurrences_iter(self, after: dt.datetime, *, zone: str | None = None):
-        """Occurrences at or after ``after``, in order (a lazy, possibly endless iterator)."""
+        """Occurrences at or after ``after``, in order (lazy; ends with the rule, or after
+        ``MAX_STEPS`` dates)."""
         zone = zone or self.space.time_zone
         tz = get_zone(zone)
         local = (after.astimezone(tz) - dt.timedelta(days=1)).replace(tzinfo=None)
         local = dt.datetime.combine(local.date(), dt.time(0, 0))
-        for naive in self._rule(local).xafter(local, inc=True):
+        for naive in self._dates(local):
             at = local_to_utc(naive.date(), self.time_of_day, tz)
             if at >= after:
                 yield Occurrence(naive.date(), at)
@@ -119,18 +146,28 @@ class Ritual(TimeStampedModel):
 
     def occurs_on(self, day: dt.date) -> bool:
         naive = dt.datetime.combine(day, dt.time(0, 0))
-        return bool(self._rule(naive).between(naive, naive, inc=True))
+        return next(self._dates(naive), None) == naive
 
     def occurrence_on(self, day: dt.date, *, zone: str | None = None) -> Occurrence | None:
         if not self.occurs_on(day):
             return None
         return Occurrence(day, local_to_utc(day, self.time_of_day, zone or self.space.time_zone))
 
+    def first_day(self) -> dt.date | None:
+        """The first local date the ritual happens on (``starts_on`` need not be one)."""
+        first = next(self._dates(dt.datetime.combine(self.starts_on, dt.time(0, 0))), None)
+        return first.date() if first else None
+
     def days_between(self, first: dt.date, last: dt.date) -> list[dt.date]:
         """Local occurrence dates from ``first`` to ``last`` inclusive."""
         lo = dt.datetime.combine(first, dt.time(0, 0))
         hi = dt.datetime.combine(last, dt.time(0, 0))
-        return [d.date() for d in self._rule(lo).between(lo, hi, inc=True)]
+        out = []
+        for naive in self._dates(lo):
+            if naive > hi:
+                break
+            out.append(naive.date())
+        return out
 
 
 class ReminderPreference(TimeStampedModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 
 from .models import (
@@ -21,6 +22,7 @@ from .models import (
     ReminderSchedule,
     Ritual,
 )
+from .recurrence import rrule_validate
 
 
 def _iso(value) -> str | None:
@@ -106,6 +108,24 @@ def export_space(space, viewer) -> dict:
     }
 
 
+def check_import(data: dict) -> list[str]:
+    """Why the rituals of ``data`` cannot be imported (empty if they can); reads nothing.
+
+    A restored rule is checked as the form checks it: a bad one would never fire, or
+    would hang the pages and the reminder pass.
+    """
+    problems = []
+    for item in data.get("rituals", []):
+        try:
+            rrule_validate(item["rrule"], dt.date.fromisoformat(item["starts_on"]))
+        except ValidationError as exc:
+            problems.append(
+                f"ritual {item['title']!r}: its schedule {item['rrule']!r} cannot be used "
+                f"({' '.join(exc.messages)})"
+            )
+    return problems
+
+
 def import_space(space, data: dict, user_map: dict) -> None:
     """Recreate ``export_space(space, None)``'s rows in ``space``; users by e-mail."""
 
@@ -119,7 +139,8 @@ def import_space(space, data: dict, user_map: dict) -> None:
             description=item["description"],
             participation=item["participation"],
             giver=user(item["giver"]),
-            rrule=item["rrule"],
+            # Checked by ``check_import``; stored as the form stores it.
+            rrule=rrule_validate(item["rrule"], dt.date.fromisoformat(item["starts_on"])),
             recurrence=item["recurrence"],
             starts_on=dt.date.fromisoformat(item["starts_on"]),
             time_of_day=dt.time.fromisoformat(item["time_of_day"]),

@@ -530,6 +530,11 @@ def _claim(*, now: dt.datetime, limit: int) -> list[ReminderSchedule]:
     )
 
 
+# What working out one row's schedule may raise when its rule or zone is broken (a
+# database error is not among them: it still ends the batch's transaction).
+_UNEVALUABLE = (ArithmeticError, LookupError, TypeError, ValueError)
+
+
 def _handle_batch(rows: list[ReminderSchedule], *, now: dt.datetime) -> None:
     prefs = _prefs_map(user_ids={r.user_id for r in rows}, ritual_ids={r.ritual_id for r in rows})
     done = set(
@@ -547,19 +552,34 @@ def _handle_batch(rows: list[ReminderSchedule], *, now: dt.datetime) -> None:
         ritual, user = row.ritual, row.user
         pref = _pref(prefs, user.pk, ritual.pk)
         zones = _zones(ritual, user)
-        occ = ritual.occurrence_on(row.next_occurrence) if row.next_occurrence else None
-        if (
-            occ is None
-            or not ritual.is_active
-            or user.space_id != ritual.space_id
-            or row.zones != zones
-            or pref.kind == ReminderPreference.Kind.OFF
-        ):
-            # Stale row (edited elsewhere, a zone changed, partner left): recompute. Looking
-            # back over the grace period keeps a reminder that an earlier zone just moved
-            # into the past; the Reminder constraint skips one that was already sent.
-            day, when = next_reminder(ritual=ritual, user=user, pref=pref, now=now - late_after)
-            row.next_occurrence, row.next_remind_at, row.zones = day, when, zones
+        try:
+            occ = ritual.occurrence_on(row.next_occurrence) if row.next_occurrence else None
+            if (
+                occ is None
+                or not ritual.is_active
+                or user.space_id != ritual.space_id
+                or row.zones != zones
+                or pref.kind == ReminderPreference.Kind.OFF
+            ):
+                # Stale row (edited elsewhere, a zone changed, partner left): recompute.
+                # Looking back over the grace period keeps a reminder that an earlier zone
+                # just moved into the past; the Reminder constraint skips one already sent.
+                day, when = next_reminder(ritual=ritual, user=user, pref=pref, now=now - late_after)
+                row.next_occurrence, row.next_remind_at, row.zones = day, when, zones
+                continue
+            day, when = next_reminder(
+                ritual=ritual, user=user, pref=pref, now=now, after_day=occ.day, after_occ=occ
+            )
+        except _UNEVALUABLE:
+            # One ritual whose schedule cannot be worked out must not stop everyone's
+            # reminders: park its row (editing the ritual recomputes it) and go on.
+            logger.exception(
+                "Reminder pass: parked ritual %s for user %s (rule %r)",
+                ritual.pk,
+                user.pk,
+                ritual.rrule,
+            )
+            row.next_occurrence, row.next_remind_at, row.zones = None, None, zones
             continue
         key = (ritual.pk, occ.day, user.pk)
         if key not in done:
@@ -573,9 +593,6 @@ def _handle_batch(rows: list[ReminderSchedule], *, now: dt.datetime) -> None:
             if status == Reminder.Status.SENT:
                 to_send.append((row, occ))
             done.add(key)
-        day, when = next_reminder(
-            ritual=ritual, user=user, pref=pref, now=now, after_day=occ.day, after_occ=occ
-        )
         row.next_occurrence, row.next_remind_at = day, when
     questions = _questions_for(conversations)
     _reminders_insert(

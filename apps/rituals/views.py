@@ -23,6 +23,10 @@ from .models import CalendarFeed, CheckIn, ReminderPreference, Ritual
 from .recurrence import describe
 
 PREVIEW_COUNT = 5
+# The detail page offers check-ins for the last CHECKIN_RECENT occurrences within
+# CHECKIN_WINDOW_DAYS (a year and a day: last year's date of a yearly ritual included).
+CHECKIN_RECENT = 6
+CHECKIN_WINDOW_DAYS = 366
 # What secrets.token_urlsafe issues (services.calendar_feed_token).
 FEED_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
@@ -71,7 +75,9 @@ def _ritual_form_page(request, *, ritual: Ritual | None):
     now = timezone.now()
     preview = None
     if request.method == "POST":
-        form = RitualForm(request.POST, space=request.space)
+        form = RitualForm(
+            request.POST, space=request.space, starts_on_was=ritual.starts_on if ritual else None
+        )
         if form.is_valid():
             if "preview" in request.POST:
                 preview = _preview(form.preview_ritual(), members, now)
@@ -122,7 +128,10 @@ def ritual_detail(request, pk):
     members = _members(request)
     now = timezone.now()
     today = local_today(ritual.space.time_zone, now)
-    recent = ritual.days_between(today - dt.timedelta(days=60), today)[-6:]
+    # The last few occurrences however rare the ritual (a yearly one included), from
+    # within a year back.
+    recent = ritual.days_between(today - dt.timedelta(days=CHECKIN_WINDOW_DAYS), today)
+    recent = recent[-CHECKIN_RECENT:]
     answers = selectors.check_ins_for(ritual=ritual, days=recent)
     occurrences = [
         {

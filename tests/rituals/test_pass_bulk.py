@@ -162,3 +162,85 @@ def test_an_occurrence_keeps_the_question_it_already_has(space, alice, bob, publ
 
     assert set(Reminder.objects.values_list("question", flat=True)) == {7}
     assert QuestionUse.objects.count() == 1
+
+
+def _break(ritual, rule):
+    """Store a rule the form would refuse, as older code (or the admin) could."""
+    type(ritual).objects.filter(pk=ritual.pk).update(rrule=rule)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=DAILY;INTERVAL=-1",  # dateutil fails with a ValueError
+        "FREQ=DAILY;INTERVAL=0",  # dateutil repeats the start day for ever
+        "FREQ=MONTHLY;BYMONTHDAY=0",
+        "FREQ=DAILY;UNTIL=20000101",  # ends before it starts
+    ],
+)
+def test_a_ritual_whose_rule_cannot_be_evaluated_is_parked(
+    space, alice, bob, published, caplog, rule
+):
+    good = make_ritual(space, alice, now=utc(2026, 3, 2, 12), title="Good")
+    bad = make_ritual(space, alice, now=utc(2026, 3, 2, 12), title="Bad")
+    _break(bad, rule)
+
+    assert services.reminders_schedule_due(now=utc(2026, 3, 2, 18)) == 4
+
+    sent = Reminder.objects.filter(status="sent")
+    assert {(r.ritual_id, r.recipient_id) for r in sent} == {(good.pk, alice.pk), (good.pk, bob.pk)}
+    assert OutboundEmail.objects.count() == 2
+    parked = ReminderSchedule.objects.filter(ritual=bad)
+    assert {(r.next_remind_at, r.next_occurrence) for r in parked} == {(None, None)}
+    assert not ReminderSchedule.objects.filter(ritual=good, next_remind_at=None).exists()
+    assert f"Ritual {bad.pk}: its rule" in caplog.text
+    # Parked rows are not due any more: the next pass has nothing to do.
+    assert services.reminders_schedule_due(now=utc(2026, 3, 2, 18, 1)) == 0
+
+
+def test_a_row_that_fails_to_compute_is_parked_and_the_batch_goes_on(
+    space, alice, bob, published, caplog, monkeypatch
+):
+    """Whatever a row's schedule raises (here a zone the system lost), the batch goes on."""
+    from apps.rituals.models import Ritual
+
+    good = make_ritual(space, alice, now=utc(2026, 3, 2, 12), title="Good")
+    bad = make_ritual(space, alice, now=utc(2026, 3, 2, 12), title="Bad")
+    occurrence_on = Ritual.occurrence_on
+
+    def failing(self, day, **kwargs):
+        if self.pk == bad.pk:
+            raise LookupError("No time zone found with key Mars/Olympus")
+        return occurrence_on(self, day, **kwargs)
+
+    monkeypatch.setattr(Ritual, "occurrence_on", failing)
+
+    assert services.reminders_schedule_due(now=utc(2026, 3, 2, 18)) == 4
+
+    assert set(Reminder.objects.values_list("ritual_id", flat=True)) == {good.pk}
+    assert OutboundEmail.objects.count() == 2
+    parked = ReminderSchedule.objects.filter(ritual=bad)
+    assert {(r.next_remind_at, r.next_occurrence) for r in parked} == {(None, None)}
+    assert f"parked ritual {bad.pk}" in caplog.text and "Mars/Olympus" in caplog.text
+
+
+def test_a_parked_row_adds_no_queries_to_the_pass(space, alice, bob, published):
+    def queries(broken: bool):
+        Reminder.objects.all().delete()
+        OutboundEmail.objects.all().delete()
+        for r in list(space.rituals.all()):
+            r.delete()
+        for i in range(3):
+            make_ritual(space, alice, now=utc(2026, 3, 2, 12), title=f"Ritual {i}")
+        if broken:
+            _break(
+                make_ritual(space, alice, now=utc(2026, 3, 2, 12), title="Bad"),
+                "FREQ=DAILY;INTERVAL=0",
+            )
+        with CaptureQueriesContext(connection) as ctx:
+            services.reminders_schedule_due(now=utc(2026, 3, 2, 18))
+        assert Reminder.objects.count() == 6
+        return len(ctx.captured_queries)
+
+    assert queries(broken=False) == queries(broken=True)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from apps.rituals import services
-from apps.rituals.models import CalendarFeed, CheckIn, Ritual
+from apps.rituals.models import CalendarFeed, CheckIn, ReminderSchedule, Ritual
 
 from .conftest import make_ritual
 
@@ -85,6 +85,72 @@ def test_bad_input_gets_a_clear_message_and_writes_nothing(
     assert message in errors
     assert message in response.content.decode()
     assert not Ritual.objects.exists()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("preview", [False, True])
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL must be a whole number from 1 to 3660"),
+        ("FREQ=DAILY;INTERVAL=-1", "INTERVAL must be a whole number from 1 to 3660"),
+        ("FREQ=DAILY;UNTIL=20000101", "never happens"),
+        ("FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY takes numbers from 1 to 31"),
+        ("FREQ=MINUTELY", "at most once a day"),
+        ("FREQ=HOURLY;INTERVAL=24", "at most once a day"),
+    ],
+)
+def test_bad_custom_rules_get_a_clear_message_and_save_nothing(
+    alice_client, alice, bob, rule, message, preview
+):
+    data = form_data(custom_rule=rule, **({"preview": "1"} if preview else {}))
+    response = alice_client.post(reverse("rituals:create"), data)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors["custom_rule"])
+    assert message in response.content.decode()
+    assert response.context["preview"] is None
+    assert not Ritual.objects.exists()
+    assert not ReminderSchedule.objects.exists()
+
+
+def test_a_custom_rule_keeps_its_end_date(alice_client, alice, bob):
+    data = form_data(custom_rule="FREQ=WEEKLY;BYDAY=FR;UNTIL=20260320", preview="1")
+    response = alice_client.post(reverse("rituals:create"), data)
+    assert [row["day"] for row in response.context["preview"]] == [
+        dt.date(2026, 3, 6),
+        dt.date(2026, 3, 13),
+        dt.date(2026, 3, 20),
+    ]
+
+
+@pytest.mark.parametrize("starts_on", ["0001-01-01", "2016-03-05", "2036-03-07", "9999-12-31"])
+def test_start_date_far_from_today_is_refused(alice_client, alice, starts_on):
+    data = form_data(freq="monthly_day", month_day="6", starts_on=starts_on)
+    response = alice_client.post(reverse("rituals:create"), data)
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors["starts_on"])
+    assert "within 10 years of today" in errors
+    assert "between 6 March 2016 and 6 March 2036" in errors
+    assert not Ritual.objects.exists()
+
+
+@pytest.mark.parametrize("starts_on", ["2016-03-06", "2036-03-06"])
+def test_start_date_ten_years_away_is_fine(alice_client, alice, starts_on):
+    response = alice_client.post(reverse("rituals:create"), form_data(starts_on=starts_on))
+    assert response.status_code == 302
+    assert Ritual.objects.get().starts_on == dt.date.fromisoformat(starts_on)
+
+
+def test_editing_an_old_ritual_keeps_its_start_date(alice_client, alice):
+    ritual = make_ritual(alice.space, alice, now=NOW, starts_on=dt.date(2012, 5, 4))
+    url = reverse("rituals:edit", args=[ritual.pk])
+    response = alice_client.post(url, form_data(starts_on="2012-05-04", title="Still ours"))
+    assert response.status_code == 302
+    ritual.refresh_from_db()
+    assert (ritual.title, ritual.starts_on) == ("Still ours", dt.date(2012, 5, 4))
+    # Moving it is held to the same range as a new ritual.
+    response = alice_client.post(url, form_data(starts_on="2012-05-05"))
+    assert "within 10 years of today" in " ".join(response.context["form"].errors["starts_on"])
 
 
 def test_other_spaces_rituals_are_404(client, alice, stranger):
@@ -202,12 +268,97 @@ def test_calendar_feed_and_reset(alice_client, alice, bob, client):
     ritual_event = next(e for e in events if str(e["summary"]) == "Evening talk")
     assert ritual_event["rrule"]["FREQ"] == ["WEEKLY"]
     assert str(ritual_event["dtstart"].dt.tzinfo) == "Europe/Berlin"
+    # Started on Thursday 1 January: the first event is Friday 2 January, not the start date.
+    assert ritual_event["dtstart"].dt.replace(tzinfo=None) == dt.datetime(2026, 1, 2, 19, 30)
+    assert ritual_event["dtstart"].dt.weekday() == 4
     assert ritual_event.walk("VALARM")[0]["trigger"].dt == -dt.timedelta(minutes=30)
     assert list(cal.walk("VTIMEZONE"))
     # Reset: the old address stops working.
     alice_client.post(reverse("rituals:calendar"))
     assert client.get(feed_url).status_code == 404
     assert client.get(reverse("rituals:feed", args=["forged"])).status_code == 404
+
+
+def feed_events(client, user) -> dict:
+    token = services.calendar_feed_token(user=user)
+    cal = Calendar.from_ical(client.get(reverse("rituals:feed", args=[token])).content)
+    return {str(e["summary"]): e for e in cal.walk("VEVENT")}
+
+
+def test_feed_date_night_added_on_a_monday_starts_on_a_friday(alice_client, alice, client):
+    monday = dt.datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
+    with time_machine.travel(monday, tick=False):
+        alice_client.post(reverse("rituals:library_add", args=["date-night"]))
+    assert Ritual.objects.get().starts_on == dt.date(2026, 3, 9)
+    event = feed_events(client, alice)["Date night"]
+    start = event["dtstart"].dt
+    assert (start.date(), start.weekday(), start.time()) == (
+        dt.date(2026, 3, 13),
+        4,
+        dt.time(19, 30),
+    )
+    assert str(start.tzinfo) == "Europe/Berlin"
+
+
+def test_feed_end_date_is_the_last_occurrence_in_utc(alice, client):
+    make_ritual(
+        alice.space,
+        alice,
+        now=NOW,
+        title="Until spring",
+        rrule="FREQ=WEEKLY;BYDAY=FR;UNTIL=20260320",
+        at=dt.time(19, 30),
+    )
+    event = feed_events(client, alice)["Until spring"]
+    # RFC 5545: with a zoned DTSTART, UNTIL is a UTC instant (19:30 in Berlin is 18:30 UTC).
+    assert event["rrule"]["UNTIL"] == [dt.datetime(2026, 3, 20, 18, 30, tzinfo=UTC)]
+
+
+def test_feed_leaves_out_a_ritual_whose_rule_cannot_be_evaluated(alice, client):
+    ritual = make_ritual(alice.space, alice, now=NOW, title="Broken")
+    make_ritual(alice.space, alice, now=NOW, title="Fine")
+    Ritual.objects.filter(pk=ritual.pk).update(rrule="FREQ=DAILY;INTERVAL=0")
+    assert set(feed_events(client, alice)) == {"Fine", f"Anniversary of {alice.space.name}"}
+
+
+def checkin_days(client, ritual) -> list:
+    response = client.get(reverse("rituals:detail", args=[ritual.pk]))
+    return [occ["day"] for occ in response.context["occurrences"]]
+
+
+def test_check_ins_offered_for_the_last_six_of_a_monthly_ritual(alice_client, alice):
+    ritual = make_ritual(
+        alice.space,
+        alice,
+        now=NOW,
+        answers={"freq": "monthly_day", "month_day": 1},
+        starts_on=dt.date(2025, 6, 1),
+    )
+    assert checkin_days(alice_client, ritual) == [
+        dt.date(2026, 3, 1),
+        dt.date(2026, 2, 1),
+        dt.date(2026, 1, 1),
+        dt.date(2025, 12, 1),
+        dt.date(2025, 11, 1),
+        dt.date(2025, 10, 1),
+    ]
+
+
+def test_check_ins_offered_for_last_years_date_of_a_yearly_ritual(alice_client, alice):
+    ritual = make_ritual(
+        alice.space, alice, now=NOW, answers={"freq": "yearly"}, starts_on=dt.date(2024, 3, 7)
+    )
+    assert checkin_days(alice_client, ritual) == [dt.date(2025, 3, 7)]
+    url = reverse("rituals:check_in", args=[ritual.pk])
+    alice_client.post(url, {"day": "2025-03-07", "status": "kept"})
+    assert CheckIn.objects.get().occurrence == dt.date(2025, 3, 7)
+
+
+def test_check_ins_of_a_daily_ritual_are_the_last_six_days(alice_client, alice):
+    ritual = make_ritual(alice.space, alice, now=NOW, starts_on=dt.date(2020, 1, 1))
+    assert checkin_days(alice_client, ritual) == [
+        dt.date(2026, 3, 6) - dt.timedelta(days=n) for n in range(6)
+    ]
 
 
 def test_status_pause_archive_keeps_history(alice_client, alice):
@@ -322,3 +473,28 @@ def test_pages_need_sign_in(client, alice):
     ritual = make_ritual(alice.space, alice, now=NOW)
     for url in (reverse("rituals:list"), reverse("rituals:detail", args=[ritual.pk])):
         assert client.get(url).status_code == 302
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("rule", ["FREQ=DAILY;INTERVAL=-1", "FREQ=MONTHLY;BYMONTHDAY=40"])
+def test_pages_survive_a_stored_rule_that_cannot_be_evaluated(alice_client, alice, bob, rule):
+    ritual = make_ritual(alice.space, alice, now=NOW, title="Broken")
+    Ritual.objects.filter(pk=ritual.pk).update(rrule=rule)
+    for url in (
+        reverse("rituals:detail", args=[ritual.pk]),
+        reverse("rituals:list"),
+        reverse("home:dashboard"),
+        reverse("rituals:edit", args=[ritual.pk]),
+    ):
+        assert alice_client.get(url).status_code == 200, url
+    # Checking in and pausing answer clearly instead of failing.
+    response = alice_client.post(
+        reverse("rituals:check_in", args=[ritual.pk]),
+        {"day": "2026-03-06", "status": "kept"},
+        follow=True,
+    )
+    assert "does not happen on that day" in response.content.decode()
+    alice_client.post(reverse("rituals:status", args=[ritual.pk]), {"status": "paused"})
+    ritual.refresh_from_db()
+    assert ritual.status == "paused"
+    assert not CheckIn.objects.exists()
