@@ -245,11 +245,12 @@ def post_sweep(users: dict, urls: list[str], markers: list[bytes], bodies: dict)
     errors = []
     for label, user in users.items():
         client = Client(raise_request_exception=False)
+        client.force_login(user)
         for url in urls:
             for data in bodies[label]:
-                if "_auth_user_id" not in client.session:
-                    client.force_login(user)  # after allauth's logout, among the URLs
                 response = client.post(url, data)
+                if not response.wsgi_request.user.is_authenticated:
+                    client.force_login(user)  # allauth's logout is among the URLs
                 where = leaks_in(response, markers)
                 assert not where, f"a sealed letter leaked to {label} at POST {url}: {where}"
                 if response.get("Content-Type") == "application/zip":
