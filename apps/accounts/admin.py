@@ -42,3 +42,8 @@ class InvitationAdmin(admin.ModelAdmin):
         "accepted_by",
         "revoked_at",
     )
+
+    def has_add_permission(self, request):
+        # Every field is read-only: an added row had no expiry (a 500), no token and no
+        # e-mail. Invitations are made by invitation_create, which holds the rules.
+        return False

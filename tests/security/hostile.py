@@ -99,6 +99,8 @@ VALID = {
     "month": "2026-01",
     "q": "tea",
     "author": "",
+    "nudge": "on",
+    "password": "correct horse battery",  # every UserFactory user's password
 }
 
 

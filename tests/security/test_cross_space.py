@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -49,6 +51,46 @@ def test_the_sweep_reaches_the_apps():
     assert len(swept) >= 17, sorted(swept)
 
 
+# A value no row has, of the same kind as the real one: for integers 2**31 - 2 (still an
+# int4 for PostgreSQL), for UUIDs a fresh one.
+GHOST_INT = 2_147_483_646
+
+
+def _ghost(value):
+    if isinstance(value, int):
+        return GHOST_INT
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        raise AssertionError(f"no made-up value for {value!r}: teach _ghost() about it") from None
+    return str(uuid.uuid4())
+
+
+def _request(client, method: str, url: str):
+    return getattr(client, method)(url, HOSTILE_POST if method == "post" else None)
+
+
+def refusal_problem(client, method: str, route, kwargs: dict) -> str | None:
+    """None if the answer is a 404, or a 405 that the same request for an object that does
+    not exist gets as well (a method check before the lookup tells nothing); else what's wrong.
+    """
+    url = route.reverse(**kwargs)
+    response = _request(client, method, url)
+    if response.status_code == 404:
+        return None
+    if response.status_code != 405:
+        return f"{method.upper()} {url} → {response.status_code}"
+    ghost_url = route.reverse(**{name: _ghost(value) for name, value in kwargs.items()})
+    ghost = _request(client, method, ghost_url)
+    answer = (response.status_code, response.get("Allow"), response.content)
+    if (ghost.status_code, ghost.get("Allow"), ghost.content) == answer:
+        return None
+    return (
+        f"{method.upper()} {url} → 405 (Allow: {response.get('Allow')}), but {ghost_url}, "
+        f"which names nothing, → {ghost.status_code}: the answer tells the object exists"
+    )
+
+
 def test_a_member_of_another_space_gets_404_and_changes_nothing(world):
     visitors = [client_for(world.two.first), client_for(world.two.second)]
     before = db_snapshot()
@@ -58,21 +100,41 @@ def test_a_member_of_another_space_gets_404_and_changes_nothing(world):
         if not _swept(route):
             continue
         for kwargs in fillings(route, world):
-            url = route.reverse(**kwargs)
             for client in visitors:
                 methods = (
                     ("get", "post", "put", "delete") if client is visitors[0] else ("get", "post")
                 )
                 for method in methods:
-                    response = getattr(client, method)(
-                        url, HOSTILE_POST if method == "post" else None
-                    )
                     tried += 1
-                    if response.status_code not in (404, 405):
-                        failures.append(f"{method.upper()} {url} → {response.status_code}")
+                    problem = refusal_problem(client, method, route, kwargs)
+                    if problem:
+                        failures.append(problem)
     assert not failures, "\n".join(failures)
     assert snapshot_diff(before, db_snapshot()) == []
     assert tried >= 80
+
+
+def test_a_405_that_depends_on_the_object_is_caught(world, monkeypatch):
+    """The control for the rule above: a view that finds the object without the space and
+    then refuses the method answers 405 for a real id, 404 for a made-up one."""
+    from django.http import HttpResponseNotAllowed
+    from django.shortcuts import get_object_or_404
+
+    from apps.journal.models import Entry
+
+    route = next(r for r in ROUTES if r.name == "journal:entry")
+    visitor = client_for(world.two.first)
+    kwargs = {"pk": world.one.entry.pk}
+    assert refusal_problem(visitor, "post", route, kwargs) is None  # the real view: a 405
+
+    def leaky(request, pk):
+        get_object_or_404(Entry, pk=pk)
+        return HttpResponseNotAllowed(["GET"])
+
+    monkeypatch.setattr(route.pattern, "callback", leaky)
+    problem = refusal_problem(visitor, "post", route, kwargs)
+    assert problem is not None
+    assert "tells the object exists" in problem
 
 
 def test_the_owners_reach_the_same_urls(world):
@@ -157,11 +219,10 @@ def test_a_partner_cannot_reach_the_others_private_entry_or_unopened_letters(wor
         if route.args != ["pk"] or route.namespace not in private:
             continue
         for pk in private[route.namespace]:
-            url = route.reverse(pk=pk)
             for method in ("get", "post"):
-                response = getattr(partner, method)(url, HOSTILE_POST if method == "post" else None)
-                if response.status_code not in (404, 405):
-                    failures.append(f"{method.upper()} {url} → {response.status_code}")
+                problem = refusal_problem(partner, method, route, {"pk": pk})
+                if problem:
+                    failures.append(problem)
     assert not failures, "\n".join(failures)
     assert snapshot_diff(before, db_snapshot()) == []
 

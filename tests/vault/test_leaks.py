@@ -1,18 +1,21 @@
 """The leak sweep: a sealed letter's text is nowhere until its opening day.
 
 Every URL the project routes is requested (with real ids filled in) as the author,
-the partner, a member of another space and a staff user; then the outbox, the sent
-mail, every log record and every table of the database are searched for a marker
-that was written into the letter's title and body.
+the partner, a member of another space and a staff user, by GET and by POST; then
+the outbox, the sent mail, every log record and every table of the database are
+searched for a marker that was written into the letter's title and body. A ZIP that
+a POST returns (the data download) is unpacked and each file in it searched too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import logging
 import re
 import uuid
+import zipfile
 
 import pytest
 import time_machine
@@ -198,6 +201,129 @@ def test_sealed_letter_leaks_nowhere_until_its_opening_day(
     assert marker not in log_text(caplog)
     assert marker.encode() not in database_dump()
     assert not re.search(r"Body LEAKMARK", mail_text())
+
+
+# --- The same sweep by POST: forms, actions and the data download ---------------------------
+
+# Two bodies per URL: an empty one (a form left unbound) and one with the fields the app's
+# forms commonly read (a form bound, validated, maybe saved). No password: leaving the
+# space and deleting the account stay refused.
+POST_BODIES = (
+    {},
+    {
+        "title": "Posted title",
+        "body": "Posted body",
+        "text": "Posted text",
+        "confirm": "on",
+        "years_later": "0",
+        "nudge": "on",
+        "heart": "on",
+        "reply": "Hi",
+        "status": "kept",
+        "day": "2027-02-13",
+        "next": "/vault/",
+    },
+)
+
+
+def leaks_in(response, markers: list[bytes]) -> list[str]:
+    """Which parts of a response show a marker: its body, its headers, or a file in the ZIP
+    it returned (compressed, a marker would pass unseen in the body)."""
+    body = body_of(response)
+    parts = {"body": body, "headers": str(response.headers).encode()}
+    if body.startswith(b"PK\x03\x04") or "zip" in response.get("Content-Type", ""):
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            for name in archive.namelist():
+                parts[f"{name} in the ZIP"] = archive.read(name)
+    return [where for where, data in parts.items() for m in markers if m in data]
+
+
+def post_sweep(users: dict, urls: list[str], markers: list[bytes], bodies: dict) -> dict:
+    """POST every URL as every user with each of ``bodies[label]``; fail on a marker or a
+    500. Returns {label: ZIP files seen}."""
+    zips = dict.fromkeys(users, 0)
+    errors = []
+    for label, user in users.items():
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        for url in urls:
+            for data in bodies[label]:
+                response = client.post(url, data)
+                if not response.wsgi_request.user.is_authenticated:
+                    client.force_login(user)  # allauth's logout is among the URLs
+                where = leaks_in(response, markers)
+                assert not where, f"a sealed letter leaked to {label} at POST {url}: {where}"
+                if response.get("Content-Type") == "application/zip":
+                    zips[label] += 1
+                if response.status_code == 500:  # an error page would hide a leak
+                    errors.append(f"{label}: POST {url} ({len(data)} fields) → 500")
+    assert not errors, "\n".join(errors)
+    return zips
+
+
+def test_sealed_letters_leak_nowhere_by_post(
+    couple, alice, bob, stranger, seal, caplog, django_capture_on_commit_callbacks
+):
+    """Each partner has sealed a letter to the other; POSTs to every route, as the author
+    and the recipient of each, show neither in a page, a header, the ZIP or an e-mail."""
+    caplog.set_level(logging.DEBUG)
+    hers, his = f"HERS{uuid.uuid4().hex}", f"HIS{uuid.uuid4().hex}"
+    letter = seal(alice, title=f"Title {hers}", body=f"Body {hers}", now=SEALING)
+    other = seal(bob, title=f"Title {his}", body=f"Body {his}", now=SEALING)
+    markers = [hers.encode(), his.encode()]
+    staff = UserFactory(is_staff=True, is_superuser=True, display_name="Staff")
+    users = {"alice": alice, "bob": bob, "stranger": stranger, "staff": staff}
+    # The partners send both bodies. The others send the empty one: a staff member's
+    # non-empty POST to an admin delete page would delete (a space, say), which is the
+    # admin's job and would only spoil the rest of the sweep.
+    bodies = {"alice": POST_BODIES, "bob": POST_BODIES, "stranger": [{}], "staff": [{}]}
+    candidates = {
+        "int": [2027, 2026, ContentType.objects.get_for_model(Letter).pk, alice.pk],
+        "uuid": [letter.pk, other.pk],
+        "str": [str(letter.pk), str(other.pk), str(alice.pk), "vault", "x"],
+    }
+    urls = every_url(candidates)
+    assert reverse("portability:download") in urls
+    assert reverse("vault:together", args=[2027]) in urls
+    mail.outbox.clear()
+
+    just_before = OPENING - dt.timedelta(minutes=1)
+    with time_machine.travel(just_before, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            zips = post_sweep(users, urls, markers, bodies)
+        with django_capture_on_commit_callbacks(execute=True):
+            run_passes(now=just_before)  # and deliver what the POSTs queued
+    # Both partners did get their data as a ZIP (once per body), sealed letters in it.
+    assert zips["alice"] == zips["bob"] == len(POST_BODIES), zips
+    assert any("test" in m.subject.lower() for m in mail.outbox), "the sweep sent no e-mail"
+    for marker in (hers, his):
+        assert marker not in mail_text()
+        assert marker not in log_text(caplog)
+        assert marker.encode() not in database_dump()
+    for who in (alice, bob):
+        who.refresh_from_db()
+        assert who.is_active and who.space_id == couple.pk
+    for sealed in (letter, other):  # still there, still sealed (the POSTs made drafts only)
+        sealed.refresh_from_db()
+        assert sealed.status == Letter.Status.SEALED
+
+    # The control: once open, both letters are in each partner's ZIP, and leaks_in sees them.
+    with time_machine.travel(OPENING, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            run_passes(now=OPENING)
+        for who in (alice, bob):
+            client = Client()
+            client.force_login(who)
+            response = client.post(reverse("portability:download"))
+            assert response["Content-Type"] == "application/zip"
+            assert marker_bytes_not_in_raw_zip(response, markers)
+            where = leaks_in(response, markers)
+            assert "data.json in the ZIP" in where and "README.html in the ZIP" in where, where
+
+
+def marker_bytes_not_in_raw_zip(response, markers) -> bool:
+    """A compressed ZIP hides its text from a plain search: why leaks_in unpacks it."""
+    return not any(m in response.content for m in markers)
 
 
 def test_error_reports_hide_letter_text_and_the_key(
