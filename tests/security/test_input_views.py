@@ -259,10 +259,6 @@ def _assert_escaped(response, where: str) -> None:
         assert marker not in html, f"unescaped {marker!r} in {where}"
 
 
-def _counts() -> dict:
-    return {label: len(rows) for label, rows in db_snapshot().items()}
-
-
 def _poster(endpoint: Endpoint, world):
     """(client, user) for an endpoint; the user is None for anonymous visitors."""
     if endpoint.who == "anonymous":

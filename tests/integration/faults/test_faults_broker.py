@@ -152,9 +152,10 @@ def test_a_minute_without_redis_under_a_running_beat_and_worker(
     )
     assert max(slowest.values()) < LIMIT, slowest
     assert worker.alive() and beat.alive()
+    # At least one e-mail from each (one a minute each: a long round may fit a second).
     queued = set(OutboundEmail.objects.values_list("pk", flat=True))
-    assert len(queued) == 2
-    assert OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).count() == 2
+    assert set(OutboundEmail.objects.values_list("user", flat=True)) == {alice.pk, bob.pk}
+    assert OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).count() == len(queued)
 
     own_redis.start()  # same port, empty
     back = timezone.now()
