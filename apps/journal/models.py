@@ -106,6 +106,9 @@ class JournalProfile(models.Model):
     # Opt-in weekly digest of the partner's shared entries.
     digest_enabled = models.BooleanField(default=False)
     next_digest_at = models.DateTimeField(null=True, blank=True)
+    # Where the last digest's week ended: the next one starts there, so a time-zone
+    # change (which moves the digest by hours) neither skips nor repeats an entry.
+    digest_covered_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -205,8 +205,14 @@ def _reschedule(profile: JournalProfile, *, zone: str, now: dt.datetime) -> None
     if profile.next_nudge_at is None or profile.next_nudge_at > now:
         fields["next_nudge_at"] = next_nudge_after(profile=profile, zone=zone, after=now)
     if profile.next_digest_at is None or profile.next_digest_at > now:
+        # Not within six days of the last digest: moving west just after Sunday's would
+        # otherwise bring a second one the same evening (the outbox would drop it as a
+        # repeat, and its entries with it).
+        after = now
+        if profile.digest_covered_until is not None:
+            after = max(now, profile.digest_covered_until + dt.timedelta(days=6))
         fields["next_digest_at"] = (
-            next_digest_after(zone=zone, after=now) if profile.digest_enabled else None
+            next_digest_after(zone=zone, after=after) if profile.digest_enabled else None
         )
     if fields:
         JournalProfile.objects.filter(pk=profile.pk).update(**fields)
@@ -286,8 +292,20 @@ def _nudge_one(profile: JournalProfile, *, now: dt.datetime) -> bool:
     return sent
 
 
-def digest_entries(*, recipient, partner, end: dt.datetime) -> list[Entry]:
-    """The partner's entries the recipient may read, written in the week before ``end``.
+def digest_window(*, end: dt.datetime, covered_until: dt.datetime | None) -> dt.datetime:
+    """Where the digest ending at ``end`` starts: where the last one ended, when that was
+    about a week before (a zone change makes it a few hours more or less); otherwise
+    (the first digest, or one after a pause) the week before ``end``."""
+    if covered_until is not None and end - dt.timedelta(days=8) <= covered_until < end:
+        return covered_until
+    return end - dt.timedelta(days=7)
+
+
+def digest_entries(
+    *, recipient, partner, end: dt.datetime, start: dt.datetime | None = None
+) -> list[Entry]:
+    """The partner's entries the recipient may read, written from ``start`` (by default
+    the week before ``end``) until ``end``.
 
     Through ``entries_visible_to(recipient)``, so the partner's private entries never
     appear; and only shared ones even if the recipient were somehow the author.
@@ -297,7 +315,7 @@ def digest_entries(*, recipient, partner, end: dt.datetime) -> list[Entry]:
         .filter(
             author=partner,
             is_private=False,
-            created_at__gte=end - dt.timedelta(days=7),
+            created_at__gte=start or end - dt.timedelta(days=7),
             created_at__lt=end,
         )
         .order_by("created_at")[:DIGEST_MAX_ENTRIES]
@@ -312,7 +330,8 @@ def _digest_one(profile: JournalProfile, *, now: dt.datetime) -> bool:
     sent = False
     partner = _partner_of(user) if user.is_active else None
     if partner is not None and now - scheduled <= DIGEST_GRACE:
-        entries = digest_entries(recipient=user, partner=partner, end=scheduled)
+        start = digest_window(end=scheduled, covered_until=profile.digest_covered_until)
+        entries = digest_entries(recipient=user, partner=partner, start=start, end=scheduled)
         if entries:
             email_enqueue(
                 to_email=user.email,
@@ -328,7 +347,10 @@ def _digest_one(profile: JournalProfile, *, now: dt.datetime) -> bool:
     profile.next_digest_at = (
         next_digest_after(zone=zone, after=max(scheduled, now)) if profile.digest_enabled else None
     )
-    JournalProfile.objects.filter(pk=profile.pk).update(next_digest_at=profile.next_digest_at)
+    profile.digest_covered_until = scheduled
+    JournalProfile.objects.filter(pk=profile.pk).update(
+        next_digest_at=profile.next_digest_at, digest_covered_until=scheduled
+    )
     return sent
 
 

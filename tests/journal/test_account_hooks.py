@@ -166,3 +166,46 @@ def test_zone_change_during_a_pass_is_not_lost_on_postgres(postgres, alice):
     # The pass sent Berlin's Monday nudge and set Berlin's next Monday; the hook,
     # let through only after that commit, moved it to New York's Monday 20:00.
     assert JournalProfile.objects.get(user=alice).next_nudge_at == NUDGE_NEW_YORK
+
+
+@pytest.mark.parametrize(
+    ("home", "away", "between", "left_out"),
+    [
+        # West: the next digest comes 6 hours later; an entry written just after the
+        # Berlin digest must not fall between the two weeks.
+        ("Europe/Berlin", "America/New_York", DIGEST_BERLIN + dt.timedelta(hours=2), None),
+        # East: the next digest comes 6 hours earlier; an entry the New York digest
+        # already carried must not come again.
+        ("America/New_York", "Europe/Berlin", None, DIGEST_BERLIN + dt.timedelta(hours=2)),
+    ],
+)
+def test_after_a_zone_change_the_next_digest_starts_where_the_last_one_ended(
+    alice, bob, write, run_pass, home, away, between, left_out
+):
+    alice.time_zone = home
+    alice.save()
+    _monday_nudge_and_digest(alice)
+    first = DIGEST_BERLIN if home == "Europe/Berlin" else DIGEST_NEW_YORK
+    if left_out is not None:
+        with time_machine.travel(left_out, tick=False):
+            write(bob, "Already in the first digest")
+    assert run_pass(first) == (1 if left_out else 0)
+
+    if between is not None:
+        with time_machine.travel(between, tick=False):
+            write(bob, "Right after it")
+    _move(alice, away, at=first + dt.timedelta(hours=3))
+    with time_machine.travel(first + dt.timedelta(days=3), tick=False):
+        write(bob, "Midweek")
+    profile = JournalProfile.objects.get(user=alice)
+    # The next Sunday 18:00 in the new zone: a week on, give or take the six hours
+    # (moving west, not the same Sunday evening again).
+    assert abs(profile.next_digest_at - (first + dt.timedelta(days=7))) == dt.timedelta(hours=6)
+    assert run_pass(profile.next_digest_at) == 1
+
+    second = mail.outbox[-1].body
+    assert "Midweek" in second
+    if between is not None:
+        assert "Right after it" in second
+    if left_out is not None:
+        assert "Already in the first digest" not in second
