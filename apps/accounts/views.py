@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.notifications.models import OPTIONAL_CATEGORIES
 from apps.notifications.services import failed_emails_for, preferences_set
@@ -149,6 +149,7 @@ def invitation(request, token):
 
 
 @login_required
+@require_safe
 def invitation_pending(request):
     token = request.session.get(INVITATION_SESSION_KEY)
     if not token:

@@ -1,4 +1,5 @@
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
 
 from apps.accounts.access import space_required
 from apps.journal.selectors import dashboard_journal
@@ -6,6 +7,7 @@ from apps.rituals.selectors import dashboard_rituals
 from apps.vault.selectors import dashboard_vault
 
 
+@require_safe
 def landing(request):
     if request.user.is_authenticated:
         return redirect("home:dashboard")
@@ -13,6 +15,7 @@ def landing(request):
 
 
 @space_required
+@require_safe
 def dashboard(request):
     """The space at a glance; each feature contributes one selector's worth."""
     space = request.space

@@ -3,7 +3,7 @@ from django.core import signing
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from . import services
 from .mailbox import local_messages
@@ -26,6 +26,7 @@ def unsubscribe(request, token):
     return render(request, "notifications/unsubscribe_confirm.html", {"label": label})
 
 
+@require_safe
 def local_mailbox(request):
     """The embedded default's inbox, so a local user can read sign-in mails. DEBUG only."""
     if not (settings.DEBUG and settings.EMAIL_BACKEND.endswith("MaildirBackend")):

@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts.access import space_required
 from apps.accounts.services import SpaceError, account_delete, space_leave
@@ -26,6 +26,7 @@ from .services import download_zip
 
 @space_required
 @never_cache
+@require_safe
 def my_data(request):
     return render(request, "portability/my_data.html")
 

@@ -225,13 +225,6 @@ ENDPOINTS = {
         done=lambda w: not w.one.second.is_active,
         examples=10,
     ),
-    # Pages without a method check: a POST is answered as a GET, and must stay harmless.
-    "home:landing": Endpoint("first", _no_args, writes=False, examples=5),
-    "home:dashboard": Endpoint("first", _no_args, success=200, writes=False, examples=5),
-    "portability:my_data": Endpoint("first", _no_args, success=200, writes=False, examples=5),
-    "accounts:invitation_pending": Endpoint("first", _no_args, writes=False, examples=5),
-    # DEBUG only (a 404 under the test settings).
-    "notifications:mailbox": Endpoint("first", _no_args, success=404, writes=False, examples=5),
 }
 
 # Routes that take a POST and get no hostile input here, each with the reason. A new route

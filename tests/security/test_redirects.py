@@ -62,3 +62,14 @@ def test_sign_in_next_stays_on_site(alice, target):
     )
     assert response.status_code == 302
     assert _stays_here(response["Location"]), response["Location"]
+
+
+@pytest.mark.parametrize(
+    "name", ["home:landing", "home:dashboard", "portability:my_data", "notifications:mailbox"]
+)
+def test_read_only_pages_refuse_writes(alice_client, name):
+    """Pages that only show things answer a POST (or PUT, DELETE) with 405, not a page."""
+    url = reverse(name)
+    assert alice_client.get(url).status_code in (200, 302, 404)  # the mailbox: DEBUG only
+    for method in ("post", "put", "delete"):
+        assert getattr(alice_client, method)(url).status_code == 405, (method, url)
