@@ -4,6 +4,7 @@ still commits its row quickly, and the next tick delivers it."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -76,7 +77,8 @@ def test_queueing_with_the_broker_down_is_quick_and_keeps_the_row(
     )
     elapsed = time.monotonic() - started
 
-    assert elapsed < 10, f"queueing waited {elapsed:.1f} s on the broker"
+    # A refused broker fails at once; a hung one is not waited for beyond half a second.
+    assert elapsed < 1, f"queueing waited {elapsed:.1f} s on the broker"
     assert "the next tick picks it up" in caplog.text
     row.refresh_from_db()
     assert row.status == OutboundEmail.Status.PENDING
@@ -85,3 +87,10 @@ def test_queueing_with_the_broker_down_is_quick_and_keeps_the_row(
     # The scheduler pass does not need the broker.
     assert services.outbox_deliver_due() == 1
     assert len(mail.outbox) == 1
+    # The publish left behind gives up at the transport's socket_timeout (5 s); let it,
+    # before this test's broker settings and log capture go away.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        t.name.startswith("publish ") for t in threading.enumerate()
+    ):
+        time.sleep(0.1)
