@@ -10,8 +10,8 @@ The newest KEK wraps new letters; older ones only unwrap, until
 ``manage.py vault_rewrap`` has moved every letter to the newest one.
 
 Associated data binds each text to its letter's id, its space's ``uuid`` and its
-opening instant (or a draft marker); the wrapped data key is bound to the letter's
-id and a digest of the ciphertexts. Moving a sealed letter's opening day or space
+opening instant (or a draft marker); the wrapped data key is bound to the
+same and to a digest of the ciphertexts. Moving a sealed letter's opening day or space
 in the database, or swapping two letters' ciphertexts, therefore makes decryption
 fail instead of revealing anything early. All those identifiers are random UUIDs
 that an operator's export/import keeps, so a restored letter is copied as it is,
@@ -166,19 +166,43 @@ def ensure_local_key(path: Path | None = None) -> None:
             '"Losing the key loses the letters").'
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole to a private temporary file, flushed to disk, then linked into
+    # place: another process never reads a half-written key, a crash never leaves an
+    # empty one, and of two processes racing, the first link wins (the second sees
+    # FileExistsError and uses that key).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return  # another process won the race; its key is the one
-    with os.fdopen(fd, "w") as handle:
-        handle.write(new_key_spec(LOCAL_KEY_ID) + "\n")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new_key_spec(LOCAL_KEY_ID) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return  # another process won the race; its key is the one
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @sensitive_variables()
 def _read_local_key(path: Path) -> str:
     """The embedded default's key (created on first run, see ``ensure_local_key``)."""
     ensure_local_key(path)
-    return path.read_text().strip()
+    spec = path.read_text().strip()
+    try:
+        parse_keys(spec)
+    except VaultKeyError:
+        raise VaultKeyError(
+            f"The vault key file {path} is empty or damaged. Restore it from your backup "
+            "(see docs/vault.md); Keepsake will not replace it."
+        ) from None
+    return spec
 
 
 @sensitive_variables()  # ``spec`` is the whole VAULT_KEYS value
@@ -245,11 +269,20 @@ class Binding:
         return b"|".join(parts)
 
 
-def _wrap_aad(letter_id: str, key_id: str, digest: bytes) -> bytes:
-    # The digest of the ciphertexts makes unwrapping (no plaintext involved) prove
-    # that the texts are intact, e.g. when an import checks an export.
+def _wrap_aad(binding: Binding, key_id: str, digest: bytes) -> bytes:
+    # The whole binding and a digest of the ciphertexts: unwrapping (no plaintext
+    # involved) then proves the texts intact and the row's letter, space and opening
+    # instant unchanged, e.g. when an import checks an export before writing anything.
     return b"|".join(
-        [_VERSION, b"wrap", b"letter=" + str(letter_id).encode(), key_id.encode(), digest]
+        [
+            _VERSION,
+            b"wrap",
+            b"letter=" + str(binding.letter_id).encode(),
+            b"space=" + str(binding.space_uuid).encode(),
+            b"opens=" + _instant(binding.opens_at).encode(),
+            b"key=" + key_id.encode(),
+            digest,
+        ]
     )
 
 
@@ -281,17 +314,15 @@ class Sealed:
 
 
 @sensitive_variables()
-def _wrap(data_key: bytes, *, letter_id: str, digest: bytes, ring: Keyring) -> tuple[str, bytes]:
+def _wrap(data_key: bytes, *, binding: Binding, digest: bytes, ring: Keyring) -> tuple[str, bytes]:
     key_id = ring.newest_id
     nonce = secrets.token_bytes(NONCE_BYTES)
-    wrapped = AESGCM(ring.get(key_id)).encrypt(
-        nonce, data_key, _wrap_aad(letter_id, key_id, digest)
-    )
+    wrapped = AESGCM(ring.get(key_id)).encrypt(nonce, data_key, _wrap_aad(binding, key_id, digest))
     return key_id, nonce + wrapped
 
 
 @sensitive_variables()  # ``kek`` is a key-encryption key
-def _unwrap(sealed: Sealed, *, letter_id: str, ring: Keyring) -> bytes:
+def _unwrap(sealed: Sealed, *, binding: Binding, ring: Keyring) -> bytes:
     kek = ring.get(sealed.key_id)
     blob = bytes(sealed.wrapped_key)
     digest = _digest(
@@ -299,7 +330,7 @@ def _unwrap(sealed: Sealed, *, letter_id: str, ring: Keyring) -> bytes:
     )
     try:
         return AESGCM(kek).decrypt(
-            blob[:NONCE_BYTES], blob[NONCE_BYTES:], _wrap_aad(letter_id, sealed.key_id, digest)
+            blob[:NONCE_BYTES], blob[NONCE_BYTES:], _wrap_aad(binding, sealed.key_id, digest)
         )
     except InvalidTag:
         raise DecryptionFailed(
@@ -320,7 +351,7 @@ def encrypt(*, title: str, body: str, binding: Binding, ring: Keyring | None = N
     body_ciphertext = aead.encrypt(body_nonce, body.encode(), binding.aad("body"))
     key_id, wrapped = _wrap(
         data_key,
-        letter_id=binding.letter_id,
+        binding=binding,
         digest=_digest(title_nonce, title_ciphertext, body_nonce, body_ciphertext),
         ring=ring,
     )
@@ -341,7 +372,7 @@ def decrypt(sealed: Sealed, *, binding: Binding, ring: Keyring | None = None) ->
     Only ``services.letter_read`` calls this, after checking the opening instant.
     """
     ring = ring or keyring()
-    data_key = _unwrap(sealed, letter_id=binding.letter_id, ring=ring)
+    data_key = _unwrap(sealed, binding=binding, ring=ring)
     aead = AESGCM(data_key)
     try:
         title = aead.decrypt(
@@ -356,27 +387,28 @@ def decrypt(sealed: Sealed, *, binding: Binding, ring: Keyring | None = None) ->
 
 
 @sensitive_variables("data_key")
-def unwraps(sealed: Sealed, *, letter_id: str, ring: Keyring | None = None) -> bool:
-    """Whether the keys unwrap this letter's data key and its ciphertexts are intact.
+def unwraps(sealed: Sealed, *, binding: Binding, ring: Keyring | None = None) -> bool:
+    """Whether the keys unwrap this letter's data key, with its ciphertexts intact and
+    its binding (letter, space, opening instant) as it was written.
 
     The texts themselves stay shut.
     """
     try:
-        _unwrap(sealed, letter_id=letter_id, ring=ring or keyring())
+        _unwrap(sealed, binding=binding, ring=ring or keyring())
     except DecryptionFailed:
         return False
     return True
 
 
 @sensitive_variables("data_key")
-def rewrap(sealed: Sealed, *, letter_id: str, ring: Keyring | None = None) -> Sealed:
+def rewrap(sealed: Sealed, *, binding: Binding, ring: Keyring | None = None) -> Sealed:
     """The same ciphertexts with the data key wrapped by the newest KEK."""
     ring = ring or keyring()
-    data_key = _unwrap(sealed, letter_id=letter_id, ring=ring)
+    data_key = _unwrap(sealed, binding=binding, ring=ring)
     digest = _digest(
         sealed.title_nonce, sealed.title_ciphertext, sealed.body_nonce, sealed.body_ciphertext
     )
-    key_id, wrapped = _wrap(data_key, letter_id=letter_id, digest=digest, ring=ring)
+    key_id, wrapped = _wrap(data_key, binding=binding, digest=digest, ring=ring)
     return Sealed(
         key_id=key_id,
         wrapped_key=wrapped,

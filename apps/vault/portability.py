@@ -124,8 +124,10 @@ def _envelope(item: dict) -> crypto.Sealed:
 def check_import(data: dict) -> list[str]:
     """Why the letters of ``data`` cannot be imported here (empty if they can).
 
-    Reads only: every data key must unwrap under the configured ``VAULT_KEYS`` (which
-    also proves its ciphertexts intact) and no letter id may exist already.
+    Reads only: every data key must unwrap under the configured ``VAULT_KEYS``, which
+    also proves its ciphertexts, space and opening instant as they were written (an
+    edited file is refused here instead of importing letters that never open), and no
+    letter id may exist already.
     """
     problems = []
     items = data.get("letters", [])
@@ -137,7 +139,12 @@ def check_import(data: dict) -> list[str]:
     for item in items:
         try:
             letter_id = uuid.UUID(item["id"])
-            ok = crypto.unwraps(_envelope(item), letter_id=str(letter_id), ring=ring)
+            binding = crypto.Binding(
+                letter_id=str(letter_id),
+                space_uuid=str(uuid.UUID(data["space"]["uuid"])),
+                opens_at=None if item["status"] == Letter.Status.DRAFT else _dt(item["opens_at"]),
+            )
+            ok = crypto.unwraps(_envelope(item), binding=binding, ring=ring)
         except (KeyError, ValueError, TypeError):
             problems.append(f"letter {item.get('id')!r}: the export's envelope is malformed")
             continue
@@ -176,7 +183,7 @@ def import_space(space, data: dict, user_map: dict) -> None:
         sealed = _envelope(item)
         if sealed.key_id != ring.newest_id:
             try:
-                sealed = crypto.rewrap(sealed, letter_id=str(letter.pk), ring=ring)
+                sealed = crypto.rewrap(sealed, binding=letter.binding(), ring=ring)
             except crypto.DecryptionFailed:
                 raise ImportRefused(
                     f"letter {item['id']}: its envelope does not authenticate"

@@ -417,13 +417,18 @@ def letters_rewrap(*, batch_size: int = BATCH_SIZE) -> RewrapResult:
     for start in range(0, len(pending), batch_size):
         chunk = pending[start : start + batch_size]
         with transaction.atomic():
-            for letter in Letter.objects.filter(pk__in=chunk).select_for_update().order_by("pk"):
+            for letter in (
+                Letter.objects.filter(pk__in=chunk)
+                .select_related("space")
+                .select_for_update(of=("self",))
+                .order_by("pk")
+            ):
                 if letter.key_id == newest:
                     result.current += 1
                     continue
                 try:
                     letter.set_envelope(
-                        crypto.rewrap(letter.envelope(), letter_id=str(letter.pk), ring=ring)
+                        crypto.rewrap(letter.envelope(), binding=letter.binding(), ring=ring)
                     )
                 except crypto.DecryptionFailed as exc:
                     logger.error("Vault: letter %s could not be re-wrapped: %s", letter.pk, exc)
@@ -440,8 +445,9 @@ def letters_key_check() -> RewrapResult:
     """Dry run of the re-wrap: which letters the configured keys can (not) unwrap."""
     ring = crypto.keyring()
     result = RewrapResult()
-    for letter in Letter.objects.order_by("pk").iterator(chunk_size=BATCH_SIZE):
-        if not crypto.unwraps(letter.envelope(), letter_id=str(letter.pk), ring=ring):
+    letters = Letter.objects.select_related("space").order_by("pk")
+    for letter in letters.iterator(chunk_size=BATCH_SIZE):
+        if not crypto.unwraps(letter.envelope(), binding=letter.binding(), ring=ring):
             logger.error(
                 "Vault: letter %s cannot be unwrapped (key id %s)", letter.pk, letter.key_id
             )

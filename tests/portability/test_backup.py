@@ -275,3 +275,40 @@ def test_damaged_files_are_refused_whole(history, frozen, damage):
     with pytest.raises(SpaceImportError, match="Nothing was imported"):
         space_import(data=data)
     assert counts() == empty
+
+
+def _sealed_item(data):
+    return next(i for i in data["letters"] if i["status"] != "draft" and i["opens_at"])
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "opens a day earlier",
+        "opens a year later",
+        "another space uuid",
+        "sealed turned draft",
+    ],
+)
+def test_an_edited_file_is_refused_not_imported_as_letters_that_never_open(history, frozen, edit):
+    """The import checks each letter's binding (space, opening instant, draft or not)
+    before writing: an edited file would otherwise import letters nobody can open."""
+    import datetime as dt
+    import uuid
+
+    data = json.loads(export_json(space_export(space=history.space, viewer=None)))
+    wipe()
+    empty = counts()
+    item = _sealed_item(data)
+    opens_at = dt.datetime.fromisoformat(item["opens_at"])
+    if edit == "opens a day earlier":
+        item["opens_at"] = (opens_at - dt.timedelta(days=1)).isoformat()
+    elif edit == "opens a year later":
+        item["opens_at"] = (opens_at + dt.timedelta(days=365)).isoformat()
+    elif edit == "another space uuid":
+        data["space"]["uuid"] = str(uuid.uuid4())
+    else:
+        item.update(status="draft", opens_at=None, opens_on=None, sealed_at=None)
+    with pytest.raises(SpaceImportError, match="does not authenticate"):
+        space_import(data=data)
+    assert counts() == empty

@@ -81,6 +81,27 @@ def _ids(errors) -> list[str]:
     return [e.id for e in errors]
 
 
+def test_an_empty_or_damaged_key_file_is_named_not_replaced(embedded, couple, alice):
+    crypto.ensure_local_key()
+    for content in ("", "local:not-base64!\n"):
+        embedded.write_text(content)
+        with pytest.raises(crypto.VaultKeyError, match="is empty or damaged"):
+            crypto.keyring()
+        assert embedded.read_text() == content
+
+
+def test_the_key_file_appears_whole_or_not_at_all(embedded):
+    """Created through a temporary file and a link: no reader ever sees it half-written,
+    nothing is left beside it, and a file that exists (another process's) is kept."""
+    crypto.ensure_local_key()
+    key = embedded.read_text()
+    assert crypto.parse_keys(key.strip()).ids == [crypto.LOCAL_KEY_ID]
+    assert stat.S_IMODE(os.stat(embedded).st_mode) == 0o600
+    assert sorted(p.name for p in embedded.parent.iterdir()) == [embedded.name]
+    crypto.ensure_local_key()
+    assert embedded.read_text() == key
+
+
 def test_check_passes_when_the_keys_fit(couple, alice, seal, settings):
     seal(alice, now=SEALING)
     services.letter_create(author=alice, title="Draft", body="too")
@@ -109,6 +130,20 @@ def test_check_finds_a_wrong_key_under_the_right_id(couple, alice, seal, setting
     assert settings.VAULT_KEYS.split(":")[1] not in errors[0].msg + errors[0].hint
     with pytest.raises(SystemCheckError, match=r"vault\.E003"):
         call_command("check")
+
+
+def test_one_altered_row_is_a_warning_not_a_wrong_key(couple, alice, seal, settings):
+    """A damaged or edited row must not read as a wrong key and stop the whole site."""
+    letters = [seal(alice, now=SEALING) for _ in range(3)]
+    damaged = letters[0]
+    Letter.objects.filter(pk=damaged.pk).update(wrapped_key=bytes(32))
+    errors = checks.check_letter_keys()
+    assert _ids(errors) == ["vault.W001"]
+    assert str(damaged.pk) in errors[0].msg
+    call_command("check")  # a warning: start-up goes on
+    # Every sampled row failing is the key's fault after all.
+    Letter.objects.update(wrapped_key=bytes(32))
+    assert _ids(checks.check_letter_keys()) == ["vault.E003"]
 
 
 def test_check_reports_a_lost_key_file(embedded, couple, alice):
