@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 
 from apps.notifications.models import OutboundEmail
 from apps.vault import crypto, services
@@ -357,6 +359,31 @@ def test_rewrap_reports_letters_it_cannot_unwrap(couple, alice, seal, settings):
         call_command("vault_rewrap")
     letter.refresh_from_db()
     assert letter.key_id == "test1"
+
+
+def test_rewrap_does_not_declare_old_keys_unneeded_while_letters_still_use_them(
+    couple, alice, seal, settings, monkeypatch
+):
+    """A web process still on the old keys may write a letter while the re-wrap runs."""
+    old = settings.VAULT_KEYS
+    seal(alice, now=local("Europe/Berlin", 2026, 3, 1))
+    settings.VAULT_KEYS = f"{crypto.new_key_spec('k2')},{old}"
+    real = services.letters_rewrap
+
+    def rewrap_while_an_old_process_writes():
+        result = real()
+        with override_settings(VAULT_KEYS=old):  # the process not restarted yet
+            seal(alice, now=local("Europe/Berlin", 2026, 3, 2))
+        return result
+
+    monkeypatch.setattr(
+        "apps.vault.management.commands.vault_rewrap.letters_rewrap",
+        rewrap_while_an_old_process_writes,
+    )
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"1 letter\(s\) are still under an older key"):
+        call_command("vault_rewrap", stdout=out)
+    assert "no longer needed" not in out.getvalue()
 
 
 def test_a_wrong_key_under_the_right_id_fails_loudly(couple, alice, bob, seal, settings, caplog):

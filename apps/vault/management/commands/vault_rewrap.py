@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.vault import crypto
+from apps.vault.models import Letter
 from apps.vault.services import letters_key_check, letters_rewrap
 
 
@@ -47,5 +48,14 @@ class Command(BaseCommand):
                 f"{len(result.failed)} letter(s) could not be re-wrapped (their key is missing "
                 f"or wrong; see the log): {', '.join(result.failed[:20])}. Keep the old keys "
                 "in VAULT_KEYS until this is resolved."
+            )
+        # Letters written meanwhile by a process still on the old keys (not restarted
+        # after VAULT_KEYS changed) would still need an old key: count again.
+        behind = Letter.objects.exclude(key_id=ring.newest_id).count()
+        if behind:
+            raise CommandError(
+                f"{behind} letter(s) are still under an older key (written while this ran "
+                "by a web or worker process not yet restarted with the new VAULT_KEYS?). "
+                "Restart them, then run this command again; keep the old keys until then."
             )
         self.stdout.write("Done. Keys other than the newest are no longer needed by any letter.")
