@@ -25,8 +25,10 @@ RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))
 COPY . .
 
 # Static files are collected into the image (served by whitenoise). The settings need a
-# secret key and a broker to import; these placeholders exist only for this command.
+# secret key, a vault key and a broker to import; these placeholders exist only for this
+# command (tests/core/test_docker.py runs it with nothing else set).
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
+    VAULT_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     REDIS_URL=redis://build-placeholder:6379/0 \
     KEEPSAKE_VAR_DIR=/tmp/build-var \
     python manage.py collectstatic --noinput \

@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast bench lint format audit migrations-check clean
+.PHONY: install run mailbox superuser test test-fast bench lint format audit migrations-check clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,19 @@ run: install
 	DJANGO_DEBUG=true $(PY) manage.py createcachetable
 	@echo ""
 	@echo "  Keepsake is starting at  http://$(HOST):$(PORT)/"
-	@echo "  Its e-mails land in      http://$(HOST):$(PORT)/email/mailbox/  (or: $(PY) manage.py mailbox)"
+	@echo "  Its e-mails land in      http://$(HOST):$(PORT)/email/mailbox/  (or: make mailbox)"
 	@echo "  Ctrl-C stops web, worker and beat."
 	@echo ""
 	DJANGO_DEBUG=true KEEPSAKE_BASE_URL=http://$(HOST):$(PORT) HOST=$(HOST) PORT=$(PORT) \
-		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile.dev start
+		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -e /dev/null -f Procfile.dev start
+# (-e /dev/null: honcho would otherwise read a .env made for a deployment, whose values
+# win over the ones above.)
+
+mailbox: install  ## List the local mailbox of `make run` (make mailbox N=1 shows message 1)
+	DJANGO_DEBUG=true $(PY) manage.py mailbox $(N)
+
+superuser: install  ## An admin account for the local run (the admin is at /admin/)
+	DJANGO_DEBUG=true $(PY) manage.py createsuperuser
 
 # The whole suite. With DATABASE_URL / REDIS_URL set it runs on PostgreSQL and Redis;
 # REQUIRE_SERVICES=1 turns "service missing" skips into failures (CI sets it).
