@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
@@ -11,7 +12,7 @@ from apps.vault.selectors import dashboard_vault
 def landing(request):
     if request.user.is_authenticated:
         return redirect("home:dashboard")
-    return render(request, "home/landing.html")
+    return render(request, "home/landing.html", {"open_signup": settings.KEEPSAKE_OPEN_SIGNUP})
 
 
 @space_required
