@@ -1,0 +1,545 @@
+"""Every page, systematically: phone-width layout, names and labels, headings, keyboard focus.
+
+The product standard: "Every page works on a phone screen and with a keyboard; forms have
+labels." The journeys in this folder cover what people do; this sweep visits every routed
+page (the URL resolver's walk from tests/security/conftest.py, so a new page is swept
+without anyone remembering to add it) in a populated space, as the person who sees it,
+and checks each against the rules in ``PAGE_AUDIT_JS`` and ``keyboard_problems``.
+
+A new route that answers GET is visited by the founder with the security sweeps' fillings.
+If that does not show it (another role, other arguments), add it to ``VISITS``; if it is
+not a page at all (a feed, JSON, a redirect), add it to ``NOT_PAGES`` with the reason.
+Routes that refuse GET with a 405 (POST-only endpoints) are left out by themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+from allauth.account.forms import default_token_generator
+from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+from allauth.account.utils import user_pk_to_url_str
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from apps.accounts import services as accounts_services
+from apps.core.tz import local_today
+from apps.journal import services as journal_services
+from apps.journal.models import Entry
+from apps.rituals import services as ritual_services
+from apps.rituals.models import Ritual
+from tests.e2e.conftest import sign_in
+from tests.factories import SpaceFactory, UserFactory
+from tests.rituals.conftest import make_ritual
+from tests.security.conftest import Route, World, all_routes, build_space, fillings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+LONG_URL = "https://cooking.example.com/recipes/2026/" + "grandmas-lemon-" * 6 + "cake"
+LONG_EMAIL = "firstname.middlename.lastname@a-rather-long-family-domain.example.org"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+TAB_STOPS = 4  # how many Tab stops must show a visible focus indicator
+
+# Every routed pattern except Django's admin (its own look, staff only): allauth's account
+# pages are what people see when they sign in, so they are swept too.
+ROUTES = all_routes(skip=("admin/",))
+
+# Routes that are not pages a person visits in a browser. Each needs its reason.
+NOT_PAGES = {
+    "healthz": "JSON for the load balancer",
+    "rituals:feed": "an .ics calendar feed for calendar apps",
+    "vault:together_status": "JSON that the together page polls",
+    "accounts:invitation_pending": "always a redirect (to the invitation or the dashboard)",
+    "notifications:mailbox": "the embedded default's local inbox: DEBUG and Maildir only, "
+    "a 404 under the test settings",
+    "account_set_password": "a redirect to change-password: every account here has one",
+    "account_confirm_login_code": "a redirect: sign-in by e-mailed code is off",
+}
+
+# Roles: who looks at a page. One browser context each, reused for all its pages.
+ANON = "signed out"
+FOUNDER = "founder"  # space one's founder (the default visitor)
+PARTNER = "partner"  # space one's second member
+SOLO = "solo"  # founder of a space whose partner has not joined yet (pending invitation)
+SPACELESS = "no space"  # signed in, no space yet
+
+
+@dataclass
+class Pages:
+    """The populated world the sweep visits (``world`` is the security sweeps' world)."""
+
+    world: World
+    users: dict  # role → user (None for ANON)
+    solo_invitation_token: str
+    checkin_token: str
+    confirm_key: str
+    reset_kwargs: dict
+
+    @property
+    def one(self):
+        return self.world.one
+
+
+@dataclass(frozen=True)
+class Visit:
+    role: str = FOUNDER
+    # The route's arguments; None: every filling of tests/security/conftest.py.
+    kwargs: Callable[[Pages], dict] | None = None
+
+
+# Pages that need another visitor or other arguments than the founder with the generic
+# fillings, and shared pages that look different for another member.
+VISITS: dict[str, list[Visit]] = {
+    # Signed out.
+    "home:landing": [Visit(ANON)],
+    "account_login": [Visit(ANON)],
+    "account_signup": [Visit(ANON)],
+    "account_reset_password": [Visit(ANON)],
+    "account_reset_password_done": [Visit(ANON)],
+    "account_reset_password_from_key": [Visit(ANON, lambda p: p.reset_kwargs)],
+    "account_reset_password_from_key_done": [Visit(ANON)],
+    "account_email_verification_sent": [Visit(ANON)],
+    "account_confirm_email": [Visit(ANON, lambda p: {"key": p.confirm_key})],
+    "account_inactive": [Visit(ANON)],
+    # Links from e-mails, opened without a session.
+    "notifications:unsubscribe": [Visit(ANON)],
+    "rituals:email_check_in": [
+        Visit(ANON, lambda p: {"token": p.checkin_token, "action": "kept"}),
+        Visit(ANON, lambda p: {"token": p.checkin_token, "action": "skipped"}),
+    ],
+    "accounts:invitation": [
+        Visit(ANON, lambda p: {"token": p.solo_invitation_token}),
+        Visit(SPACELESS, lambda p: {"token": p.solo_invitation_token}),
+    ],
+    # Signed in, before there is a space.
+    "accounts:space_create": [Visit(SPACELESS)],
+    # Shared pages, also as the partner and in a space still waiting for the partner.
+    "home:dashboard": [Visit(FOUNDER), Visit(PARTNER), Visit(SOLO)],
+    "accounts:space": [Visit(FOUNDER), Visit(SOLO)],
+    "accounts:settings": [Visit(FOUNDER), Visit(SPACELESS)],
+    "journal:index": [Visit(FOUNDER), Visit(PARTNER)],
+    "journal:entry": [Visit(FOUNDER), Visit(PARTNER, lambda p: {"pk": p.one.entry.pk})],
+    "vault:home": [Visit(FOUNDER), Visit(PARTNER)],
+    "vault:year": [Visit(FOUNDER), Visit(PARTNER, lambda p: {"year": p.one.opened_year})],
+    "vault:together": [Visit(FOUNDER, lambda p: {"year": p.one.opened_year})],
+    "rituals:detail": [Visit(FOUNDER), Visit(PARTNER)],
+    # A letter's own pages exist for the author's draft only.
+    "vault:edit": [Visit(FOUNDER, lambda p: {"pk": str(p.one.letters["draft"].pk)})],
+    "vault:seal": [Visit(FOUNDER, lambda p: {"pk": str(p.one.letters["draft"].pk)})],
+    "vault:delete": [Visit(FOUNDER, lambda p: {"pk": str(p.one.letters["draft"].pk)})],
+}
+
+
+@dataclass
+class Planned:
+    route: Route
+    role: str
+    kwargs: dict
+    url: str = field(init=False)
+
+    def __post_init__(self):
+        self.url = self.route.reverse(**self.kwargs)
+
+    def __str__(self):
+        return f"{self.url} ({self.route.name}, {self.role})"
+
+
+def _client(pages: Pages, role: str) -> Client:
+    client = Client()
+    if pages.users[role] is not None:
+        client.force_login(pages.users[role])
+    return client
+
+
+def plan(pages: Pages) -> tuple[list[Planned], set[str]]:
+    """The visits, and the names of the routes that refuse GET (POST-only endpoints)."""
+    visits, post_only = [], set()
+    clients: dict[str, Client] = {}
+    for route in ROUTES:
+        if route.name in NOT_PAGES:
+            continue
+        planned = []
+        for visit in VISITS.get(route.name, [Visit()]):
+            generic = visit.kwargs is None
+            combos = fillings(route, pages.world) if generic else [visit.kwargs(pages)]
+            planned += [Planned(route, visit.role, kwargs) for kwargs in combos]
+        first = planned[0]
+        client = clients.setdefault(first.role, _client(pages, first.role))
+        if client.get(first.url).status_code == 405:
+            post_only.add(route.name)
+            continue
+        visits += planned
+    return visits, post_only
+
+
+# --- The world ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pages(transactional_db, django_capture_on_commit_callbacks) -> Pages:
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        # The security sweeps' space: both partners, a ritual with a check-in and reminder
+        # settings, a shared entry with a heart and a reply, a private entry, a draft, a
+        # sealed letter and letters opened in an earlier year, an invitation.
+        one = build_space(label="one", anniversary=dt.date(2019, 2, 14), seal_years_later=0)
+        now = timezone.now()
+        today = local_today(one.space.time_zone, now)
+        for days_ago in (1, 2, 4):  # a few more check-ins, for the heatmap and streaks
+            ritual_services.ritual_check_in(
+                ritual=one.ritual,
+                user=one.first,
+                day=today - dt.timedelta(days=days_ago),
+                status="kept",
+            )
+        # What people paste: a long link, a long address. Nothing may push the page sideways.
+        for years_ago in (0, 1):  # …and a year ago today, for "On this day"
+            journal_services.entry_create(
+                author=one.second,
+                text=f"Found the recipe: {LONG_URL} thank you for cooking it",
+                now=now - dt.timedelta(days=365 * years_ago),
+            )
+        make_ritual(
+            one.space,
+            one.second,
+            now=now,
+            title="Sunday pancakes",
+            description=f"Recipe: {LONG_URL}",
+            starts_on=dt.date(2026, 1, 4),
+        )
+        solo_space = SpaceFactory(name="Solo space")
+        solo = UserFactory(space=solo_space, display_name="Solo", joined_space_at=now)
+        _, solo_token = accounts_services.invitation_create(
+            space=solo_space, invited_by=solo, email=LONG_EMAIL
+        )
+        spaceless = UserFactory(email=LONG_EMAIL, display_name="Newcomer")
+        # A second, unconfirmed address: the e-mail page lists it, its link confirms it.
+        extra = EmailAddress.objects.create(
+            user=one.first, email="one-extra@example.com", verified=False, primary=False
+        )
+    yield Pages(
+        world=World(one=one, two=one),  # the fillings read space one only
+        users={
+            ANON: None,
+            FOUNDER: one.first,
+            PARTNER: one.second,
+            SOLO: solo,
+            SPACELESS: spaceless,
+        },
+        solo_invitation_token=solo_token,
+        checkin_token=ritual_services.checkin_token(
+            ritual_id=one.ritual.pk, day=today, user_id=one.second.pk
+        ),
+        confirm_key=EmailConfirmationHMAC(extra).key,
+        reset_kwargs={
+            "uidb36": user_pk_to_url_str(one.second),
+            "key": default_token_generator.make_token(one.second),
+        },
+    )
+    cache.clear()
+
+
+# --- The rules ----------------------------------------------------------------------------
+
+# Runs in the page; returns one line per problem, naming the element.
+PAGE_AUDIT_JS = r"""
+({phone}) => {
+  const problems = [];
+  const vw = window.innerWidth;
+  const squash = (s) => (s || "").replace(/\s+/g, " ").trim();
+  const describe = (el) => {
+    let s = el.tagName.toLowerCase();
+    if (el.id) s += "#" + el.id;
+    else if (el.getAttribute("name")) s += `[name="${el.getAttribute("name")}"]`;
+    else if (el.getAttribute("href")) s += `[href="${el.getAttribute("href")}"]`;
+    else if (el.classList.length) s += "." + [...el.classList].slice(0, 3).join(".");
+    const text = squash(el.innerText || el.value).slice(0, 40);
+    if (text) s += ` "${text}"`;
+    const where = el.parentElement && el.parentElement.closest("[data-testid], [id]");
+    if (where && where.tagName !== "MAIN") {
+      s += ` in ${where.tagName.toLowerCase()}` + (where.dataset.testid
+        ? `[data-testid="${where.dataset.testid}"]` : `#${where.id}`);
+    }
+    return s;
+  };
+  const rendered = (el) =>
+    el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  const byIds = (ids) => squash((ids || "").split(/\s+/).filter(Boolean)
+    .map((id) => document.getElementById(id)).filter(Boolean)
+    .map((e) => e.textContent).join(" "));
+
+  // No sideways scrolling, and nothing sticking out of the viewport that forces it (or
+  // that is cut off). Elements inside a scrolling or clipping box (a .table-responsive)
+  // are that box's business.
+  const sw = document.documentElement.scrollWidth;
+  if (sw > vw + 1) problems.push(`scrolls sideways: scrollWidth ${sw}px > ${vw}px`);
+  const inClippingBox = (el) => {
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const wide = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (!rendered(el)) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width <= 1 || r.height <= 1) continue;  // visually hidden (skip link, sr-only)
+    if ((r.right > vw + 1 || r.left < -1) && !inClippingBox(el)) wide.push([el, r]);
+  }
+  for (const [el, r] of wide.filter(([el]) => !wide.some(([o]) => o !== el && o.contains(el)))
+    .slice(0, 5)) {
+    problems.push(`${describe(el)} sticks out of the ${vw}px viewport ` +
+      `(left ${Math.round(r.left)}, right ${Math.round(r.right)})`);
+  }
+  if (!phone) return problems;
+
+  // Form fields have a label: label[for], a wrapping label, aria-label or aria-labelledby.
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    const type = (el.getAttribute("type") || "").toLowerCase();
+    if (["hidden", "submit", "button", "reset", "image"].includes(type)) continue;
+    const named = squash(el.getAttribute("aria-label")) ||
+      byIds(el.getAttribute("aria-labelledby")) ||
+      [...(el.labels || [])].some((l) => squash(l.textContent));
+    if (!named) problems.push(`form field without a label: ${describe(el)}`);
+  }
+  // Buttons and links have a name: text, aria-label, aria-labelledby, title, an image's alt.
+  const controls = "a[href], button, input[type=submit], input[type=button], " +
+    "input[type=reset], input[type=image], [role=button]";
+  for (const el of document.querySelectorAll(controls)) {
+    const named = squash(el.textContent) || squash(el.getAttribute("aria-label")) ||
+      byIds(el.getAttribute("aria-labelledby")) || squash(el.getAttribute("title")) ||
+      (el.tagName === "INPUT" && squash(el.value || el.getAttribute("alt"))) ||
+      [...el.querySelectorAll("img[alt]")].some((i) => squash(i.alt));
+    if (!named) problems.push(`${el.tagName === "A" ? "link" : "button"} without a name: ` +
+      describe(el) + ` ${el.outerHTML.slice(0, 80)}`);
+  }
+  // Images have alt text (alt="" marks a decorative one).
+  for (const el of document.querySelectorAll("img:not([alt]), input[type=image]:not([alt])")) {
+    problems.push(`image without alt: ${el.outerHTML.slice(0, 80)}`);
+  }
+  for (const el of document.querySelectorAll("[role=img]")) {
+    if (!squash(el.getAttribute("aria-label")) && !byIds(el.getAttribute("aria-labelledby"))) {
+      problems.push(`role=img without a name: ${describe(el)}`);
+    }
+  }
+  // One main heading and one main landmark.
+  const h1s = [...document.querySelectorAll("h1")];
+  if (h1s.length !== 1) {
+    problems.push(`${h1s.length} <h1> elements, not one: ` +
+      (h1s.map((h) => `"${squash(h.textContent)}"`).join(", ") || "none"));
+  } else if (!squash(h1s[0].textContent)) {
+    problems.push("the <h1> is empty");
+  }
+  const mains = document.querySelectorAll("main, [role=main]");
+  if (mains.length !== 1) problems.push(`${mains.length} <main> landmarks, not one`);
+  else if (h1s.length === 1 && !mains[0].contains(h1s[0])) {
+    problems.push("the <h1> is outside <main>");
+  }
+  // Tab order follows the page: no positive tabindex.
+  for (const el of document.querySelectorAll("[tabindex]")) {
+    if (parseInt(el.getAttribute("tabindex"), 10) > 0) {
+      problems.push(`positive tabindex=${el.getAttribute("tabindex")}: ${describe(el)}`);
+    }
+  }
+  return problems;
+}
+"""
+
+FOCUSED_JS = r"""
+() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const cs = getComputedStyle(el);
+  const r = el.getBoundingClientRect();
+  const outline = cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) > 0;
+  const shadow = cs.boxShadow && cs.boxShadow !== "none";
+  const firstNav = document.querySelector("nav a[href]");
+  let s = el.tagName.toLowerCase();
+  if (el.id) s += "#" + el.id;
+  else if (el.getAttribute("name")) s += `[name="${el.getAttribute("name")}"]`;
+  else if (el.getAttribute("href")) s += `[href="${el.getAttribute("href")}"]`;
+  const text = (el.innerText || el.value || "").replace(/\s+/g, " ").trim().slice(0, 40);
+  return {
+    describe: text ? `${s} "${text}"` : s,
+    ring: outline || shadow,
+    visible: r.width > 1 && r.height > 1 && r.bottom > 0 && r.right > 0 &&
+      r.left < window.innerWidth,
+    skip: el.tagName === "A" && el.getAttribute("href") === "#main" &&
+      /skip/i.test(el.textContent),
+    firstNav: el === firstNav,
+  };
+}
+"""
+
+
+def keyboard_problems(page) -> list[str]:
+    """The first Tab reaches the skip link (or the first nav link), and the first few Tab
+    stops show where the focus is."""
+    problems = []
+    if page.evaluate("document.activeElement && document.activeElement !== document.body"):
+        # Autofocus moves the start; the rule is about the page's start, so go back there.
+        page.evaluate("document.activeElement.blur()")
+    for stop in range(1, TAB_STOPS + 1):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED_JS)
+        if focused is None:
+            if stop == 1:
+                problems.append("the first Tab focuses nothing")
+            break  # a short page: the focus has left it for the browser's own controls
+        if stop == 1 and not (focused["skip"] or focused["firstNav"]):
+            problems.append(
+                f"the first Tab focuses {focused['describe']}, not a skip link or the first "
+                "nav link"
+            )
+        if not focused["visible"]:
+            problems.append(f"Tab stop {stop}: {focused['describe']} is focused but not shown")
+        if not focused["ring"]:
+            problems.append(f"Tab stop {stop}: {focused['describe']} shows no focus outline")
+    return problems
+
+
+def audit(page, planned: Planned) -> list[str]:
+    """Every rule on the page as it is now at phone width, then at desktop width."""
+    response = page.goto(planned.url)
+    status = response.status if response else None
+    if status != 200:
+        hint = (
+            "; if another visitor or other arguments show it, add it to VISITS, or to "
+            "NOT_PAGES with the reason it is not a page"
+        )
+        return [f"answered {status}, not 200{hint}"]
+    try:
+        landed = resolve(urlsplit(page.url).path).view_name
+    except Resolver404:
+        landed = None
+    if landed != planned.route.name:
+        return [f"redirected to {page.url}: the visit does not show the page{' (VISITS?)'}"]
+    problems = page.evaluate(PAGE_AUDIT_JS, {"phone": True})
+    problems += keyboard_problems(page)
+    page.set_viewport_size(DESKTOP)
+    problems += [
+        f"at {DESKTOP['width']}px: {p}" for p in page.evaluate(PAGE_AUDIT_JS, {"phone": False})
+    ]
+    page.set_viewport_size(PHONE)
+    return problems
+
+
+@pytest.fixture
+def contexts(browser, site, pages):
+    """One browser context per role, signed in by a session cookie, reused for its pages."""
+    opened = {}
+
+    def _for(role):
+        if role not in opened:
+            # Reduced motion turns Bootstrap's transitions off, so a focus ring is read
+            # where it ends rather than halfway through fading in.
+            context = browser.new_context(viewport=PHONE, base_url=site, reduced_motion="reduce")
+            context.set_default_timeout(10_000)
+            user = pages.users[role]
+            if user is not None:
+                client = Client()
+                client.force_login(user)
+                cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+                context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": site}])
+            opened[role] = context.new_page()
+        return opened[role]
+
+    yield _for
+    for page in opened.values():
+        page.context.close()
+
+
+# --- The tests ----------------------------------------------------------------------------
+
+
+def test_every_page_works_on_a_phone_and_with_a_keyboard(pages, contexts):
+    visits, _ = plan(pages)
+    failures = []
+    for planned in visits:
+        failures += [f"{planned}: {p}" for p in audit(contexts(planned.role), planned)]
+    assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)
+
+
+def test_every_routed_get_page_is_swept_or_excluded(pages):
+    """A new page is swept by itself; this shows the list of what is not is honest."""
+    names = {r.name for r in ROUTES}
+    assert set(NOT_PAGES) <= names, set(NOT_PAGES) - names
+    assert set(VISITS) <= names, set(VISITS) - names
+    assert not set(NOT_PAGES) & set(VISITS)
+    visits, post_only = plan(pages)
+    swept = {v.route.name for v in visits}
+    for route in ROUTES:
+        assert route.name in swept | post_only | set(NOT_PAGES), route.name
+    # POST-only really means the GET is refused; the explicit roles all get a visit.
+    assert {"rituals:check_in", "journal:appreciate", "portability:download"} <= post_only
+    assert not post_only & set(VISITS), post_only & set(VISITS)
+    assert {v.role for v in visits} == {ANON, FOUNDER, PARTNER, SOLO, SPACELESS}
+    for expected in (
+        "home:landing",
+        "account_login",
+        "account_signup",
+        "account_email",
+        "account_reset_password",
+        "vault:seal",
+        "journal:edit",
+        "rituals:edit",
+    ):
+        assert expected in swept, expected
+
+
+# --- Keyboard-only forms --------------------------------------------------------------------
+
+
+def test_forms_work_from_the_keyboard_alone(new_page, alice, bob):
+    """Enter in a text field submits its form; Tab and Space reach the rest."""
+    page = new_page()
+    sign_in(page, alice.email)
+
+    # The dashboard's quick entry: a text area (Enter is a new line there), then Tab to the
+    # checkboxes (Space ticks one) and on to its button (Enter presses it).
+    page.goto("/home/")
+    page.get_by_label("What are you grateful for?").focus()
+    page.keyboard.type("Bob fixed the bike.")
+    page.keyboard.press("Enter")
+    page.keyboard.type("And oiled the chain.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # "About my partner"
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Save entry":
+            break
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Saved and shared.")).to_be_visible()
+    entry = Entry.objects.get(author=alice)
+    assert entry.text.splitlines() == ["Bob fixed the bike.", "And oiled the chain."]
+    assert entry.about_partner
+
+    # The journal's search: Enter in the field finds.
+    page.goto("/journal/")
+    page.get_by_label("Search").focus()
+    page.keyboard.type("bike")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"q=bike"))
+    expect(page.get_by_test_id("entry")).to_have_count(1)
+
+    # A new ritual: Enter in the title saves it (the form's first button, not the preview).
+    page.goto("/rituals/new/")
+    page.get_by_label("Monday").focus()
+    page.keyboard.press("Space")
+    page.get_by_label("At (your space's time)").focus()
+    page.keyboard.type("19:30")
+    page.get_by_label("Title").focus()
+    page.keyboard.type("Tea on the balcony")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("“Tea on the balcony” is now one of your rituals.")).to_be_visible()
+    assert Ritual.objects.filter(space=alice.space, title="Tea on the balcony").exists()
