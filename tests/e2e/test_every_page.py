@@ -37,6 +37,7 @@ from apps.journal import services as journal_services
 from apps.journal.models import Entry
 from apps.rituals import services as ritual_services
 from apps.rituals.models import Ritual
+from apps.vault import services as vault_services
 from tests.e2e.conftest import sign_in
 from tests.factories import SpaceFactory, UserFactory
 from tests.rituals.conftest import make_ritual
@@ -45,8 +46,10 @@ from tests.security.conftest import Route, World, all_routes, build_space, filli
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 LONG_URL = "https://cooking.example.com/recipes/2026/" + "grandmas-lemon-" * 6 + "cake"
+LONG_WORD = "Sonntagsspaziergangsvorbereitungsgespräch"  # a German compound, as a title
 LONG_EMAIL = "firstname.middlename.lastname@a-rather-long-family-domain.example.org"
 PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 360, "height": 740}  # STYLE.md: "works on a 360 px wide screen"
 DESKTOP = {"width": 1280, "height": 900}
 TAB_STOPS = 4  # how many Tab stops must show a visible focus indicator
 
@@ -84,6 +87,7 @@ class Pages:
     checkin_token: str
     confirm_key: str
     reset_kwargs: dict
+    long_ritual: object  # its title is one long word
 
     @property
     def one(self):
@@ -130,9 +134,17 @@ VISITS: dict[str, list[Visit]] = {
     "journal:index": [Visit(FOUNDER), Visit(PARTNER)],
     "journal:entry": [Visit(FOUNDER), Visit(PARTNER, lambda p: {"pk": p.one.entry.pk})],
     "vault:home": [Visit(FOUNDER), Visit(PARTNER)],
-    "vault:year": [Visit(FOUNDER), Visit(PARTNER, lambda p: {"year": p.one.opened_year})],
+    "vault:year": [
+        Visit(FOUNDER),
+        Visit(FOUNDER, lambda p: {"year": 2025}),
+        Visit(PARTNER, lambda p: {"year": p.one.opened_year}),
+    ],
     "vault:together": [Visit(FOUNDER, lambda p: {"year": p.one.opened_year})],
-    "rituals:detail": [Visit(FOUNDER), Visit(PARTNER)],
+    "rituals:detail": [
+        Visit(FOUNDER),
+        Visit(PARTNER),
+        Visit(FOUNDER, lambda p: {"pk": p.long_ritual.pk}),
+    ],
     # A letter's own pages exist for the author's draft only.
     "vault:edit": [Visit(FOUNDER, lambda p: {"pk": str(p.one.letters["draft"].pk)})],
     "vault:seal": [Visit(FOUNDER, lambda p: {"pk": str(p.one.letters["draft"].pk)})],
@@ -209,14 +221,20 @@ def pages(transactional_db, django_capture_on_commit_callbacks) -> Pages:
                 text=f"Found the recipe: {LONG_URL} thank you for cooking it",
                 now=now - dt.timedelta(days=365 * years_ago),
             )
-        make_ritual(
+        long_ritual = make_ritual(
             one.space,
             one.second,
             now=now,
-            title="Sunday pancakes",
+            title=LONG_WORD,
             description=f"Recipe: {LONG_URL}",
             starts_on=dt.date(2026, 1, 4),
         )
+        past = dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
+        letter = vault_services.letter_create(
+            author=one.second, title=LONG_WORD, body=f"Remember {LONG_URL}?\nI do."
+        )
+        vault_services.letter_seal(letter=letter, user=one.second, years_later=0, now=past)
+        vault_services.letters_open_due(now=now)
         solo_space = SpaceFactory(name="Solo space")
         solo = UserFactory(space=solo_space, display_name="Solo", joined_space_at=now)
         _, solo_token = accounts_services.invitation_create(
@@ -245,6 +263,7 @@ def pages(transactional_db, django_capture_on_commit_callbacks) -> Pages:
             "uidb36": user_pk_to_url_str(one.second),
             "key": default_token_generator.make_token(one.second),
         },
+        long_ritual=long_ritual,
     )
     cache.clear()
 
@@ -295,6 +314,18 @@ PAGE_AUDIT_JS = r"""
     const r = el.getBoundingClientRect();
     if (r.width <= 1 || r.height <= 1) continue;  // visually hidden (skip link, sr-only)
     if ((r.right > vw + 1 || r.left < -1) && !inClippingBox(el)) wide.push([el, r]);
+  }
+  // Text that runs out of its box (a long word in a block) sticks out without its box.
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el || !rendered(el) || inClippingBox(node)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const r = range.getBoundingClientRect();
+    if (r.width > 1 && (r.right > vw + 1 || r.left < -1) && !wide.some(([o]) => o === el)) {
+      wide.push([el, r]);
+    }
   }
   for (const [el, r] of wide.filter(([el]) => !wide.some(([o]) => o !== el && o.contains(el)))
     .slice(0, 5)) {
@@ -368,7 +399,8 @@ FOCUSED_JS = r"""
   if (el.id) s += "#" + el.id;
   else if (el.getAttribute("name")) s += `[name="${el.getAttribute("name")}"]`;
   else if (el.getAttribute("href")) s += `[href="${el.getAttribute("href")}"]`;
-  const text = (el.innerText || el.value || "").replace(/\s+/g, " ").trim().slice(0, 40);
+  const text = (el.innerText || el.value || el.getAttribute("aria-label") || "")
+    .replace(/\s+/g, " ").trim().slice(0, 40);
   return {
     describe: text ? `${s} "${text}"` : s,
     ring: outline || shadow,
@@ -412,24 +444,22 @@ def audit(page, planned: Planned) -> list[str]:
     """Every rule on the page as it is now at phone width, then at desktop width."""
     response = page.goto(planned.url)
     status = response.status if response else None
+    hint = "add it to VISITS with a visitor and arguments that show it, or to NOT_PAGES"
     if status != 200:
-        hint = (
-            "; if another visitor or other arguments show it, add it to VISITS, or to "
-            "NOT_PAGES with the reason it is not a page"
-        )
-        return [f"answered {status}, not 200{hint}"]
+        return [f"answered {status}, not 200" + (f": {hint}" if status and status < 500 else "")]
     try:
         landed = resolve(urlsplit(page.url).path).view_name
     except Resolver404:
         landed = None
     if landed != planned.route.name:
-        return [f"redirected to {page.url}: the visit does not show the page{' (VISITS?)'}"]
+        return [f"redirected to {urlsplit(page.url).path}, so the page was not seen: {hint}"]
     problems = page.evaluate(PAGE_AUDIT_JS, {"phone": True})
     problems += keyboard_problems(page)
-    page.set_viewport_size(DESKTOP)
-    problems += [
-        f"at {DESKTOP['width']}px: {p}" for p in page.evaluate(PAGE_AUDIT_JS, {"phone": False})
-    ]
+    for size in (SMALL_PHONE, DESKTOP):  # the other widths: layout only
+        page.set_viewport_size(size)
+        problems += [
+            f"at {size['width']}px: {p}" for p in page.evaluate(PAGE_AUDIT_JS, {"phone": False})
+        ]
     page.set_viewport_size(PHONE)
     return problems
 
@@ -470,6 +500,33 @@ def test_every_page_works_on_a_phone_and_with_a_keyboard(pages, contexts):
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)
 
 
+def test_the_phone_menu_opens_from_the_keyboard(pages, contexts):
+    """At phone width the navigation folds behind a button: Enter opens it, and every link
+    in it fits, has a name and shows the focus."""
+    page = contexts(FOUNDER)
+    page.goto("/home/")
+    for _ in range(3):  # skip link, brand, the menu button
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('aria-controls')") == "nav-menu"
+    page.keyboard.press("Enter")
+    menu = page.locator("#nav-menu")
+    expect(menu).to_be_visible()
+    expect(page.locator("[aria-controls=nav-menu]")).to_have_attribute("aria-expanded", "true")
+    problems = page.evaluate(PAGE_AUDIT_JS, {"phone": True})
+    items = menu.locator("a[href], button").count()
+    assert items >= 6, items
+    for stop in range(items):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED_JS)
+        inside = page.evaluate(
+            "document.getElementById('nav-menu').contains(document.activeElement)"
+        )
+        assert inside, f"Tab stop {stop + 1} in the open menu left it: {focused}"
+        if not (focused["ring"] and focused["visible"]):
+            problems.append(f"menu item {focused['describe']}: focus not shown")
+    assert not problems, "\n".join(problems)
+
+
 def test_every_routed_get_page_is_swept_or_excluded(pages):
     """A new page is swept by itself; this shows the list of what is not is honest."""
     names = {r.name for r in ROUTES}
@@ -505,9 +562,16 @@ def test_forms_work_from_the_keyboard_alone(new_page, alice, bob):
     page = new_page()
     sign_in(page, alice.email)
 
+    # The skip link takes the focus past the navigation, into the page.
+    page.goto("/home/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+
     # The dashboard's quick entry: a text area (Enter is a new line there), then Tab to the
     # checkboxes (Space ticks one) and on to its button (Enter presses it).
-    page.goto("/home/")
     page.get_by_label("What are you grateful for?").focus()
     page.keyboard.type("Bob fixed the bike.")
     page.keyboard.press("Enter")
