@@ -25,6 +25,7 @@ from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
+from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 from django.urls import Resolver404, resolve
@@ -35,6 +36,7 @@ from apps.accounts import services as accounts_services
 from apps.core.tz import local_today
 from apps.journal import services as journal_services
 from apps.journal.models import Entry
+from apps.notifications.mailbox import local_messages
 from apps.rituals import services as ritual_services
 from apps.rituals.models import Ritual
 from apps.vault import services as vault_services
@@ -57,14 +59,15 @@ TAB_STOPS = 4  # how many Tab stops must show a visible focus indicator
 # pages are what people see when they sign in, so they are swept too.
 ROUTES = all_routes(skip=("admin/",))
 
-# Routes that are not pages a person visits in a browser. Each needs its reason.
+# Routes the sweep leaves out because they are not pages a person visits in a browser.
+# Each needs its reason.
 NOT_PAGES = {
     "healthz": "JSON for the load balancer",
     "rituals:feed": "an .ics calendar feed for calendar apps",
     "vault:together_status": "JSON that the together page polls",
     "accounts:invitation_pending": "always a redirect (to the invitation or the dashboard)",
-    "notifications:mailbox": "the embedded default's local inbox: DEBUG and Maildir only, "
-    "a 404 under the test settings",
+    "notifications:mailbox": "DEBUG and the Maildir backend only (a 404 under the test "
+    "settings): test_the_local_mailbox sweeps it with those settings",
     "account_set_password": "a redirect to change-password: every account here has one",
     "account_confirm_login_code": "a redirect: sign-in by e-mailed code is off",
 }
@@ -88,6 +91,7 @@ class Pages:
     confirm_key: str
     reset_kwargs: dict
     long_ritual: object  # its title is one long word
+    last_year: int  # the year a letter with a long title and a long link opened
 
     @property
     def one(self):
@@ -136,7 +140,7 @@ VISITS: dict[str, list[Visit]] = {
     "vault:home": [Visit(FOUNDER), Visit(PARTNER)],
     "vault:year": [
         Visit(FOUNDER),
-        Visit(FOUNDER, lambda p: {"year": 2025}),
+        Visit(FOUNDER, lambda p: {"year": p.last_year}),
         Visit(PARTNER, lambda p: {"year": p.one.opened_year}),
     ],
     "vault:together": [Visit(FOUNDER, lambda p: {"year": p.one.opened_year})],
@@ -229,12 +233,14 @@ def pages(transactional_db, django_capture_on_commit_callbacks) -> Pages:
             description=f"Recipe: {LONG_URL}",
             starts_on=dt.date(2026, 1, 4),
         )
-        past = dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
+        past = now - dt.timedelta(days=400)  # so it opened within the last year or so
         letter = vault_services.letter_create(
             author=one.second, title=LONG_WORD, body=f"Remember {LONG_URL}?\nI do."
         )
         vault_services.letter_seal(letter=letter, user=one.second, years_later=0, now=past)
         vault_services.letters_open_due(now=now)
+        letter.refresh_from_db()
+        assert letter.status == letter.Status.OPENED, letter.status
         solo_space = SpaceFactory(name="Solo space")
         solo = UserFactory(space=solo_space, display_name="Solo", joined_space_at=now)
         _, solo_token = accounts_services.invitation_create(
@@ -264,6 +270,7 @@ def pages(transactional_db, django_capture_on_commit_callbacks) -> Pages:
             "key": default_token_generator.make_token(one.second),
         },
         long_ritual=long_ritual,
+        last_year=letter.opens_on.year,
     )
     cache.clear()
 
@@ -498,6 +505,27 @@ def test_every_page_works_on_a_phone_and_with_a_keyboard(pages, contexts):
     for planned in visits:
         failures += [f"{planned}: {p}" for p in audit(contexts(planned.role), planned)]
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)
+
+
+def test_the_local_mailbox(pages, contexts, settings, tmp_path):
+    """The embedded default's inbox, where a local user reads the sign-in mails."""
+    settings.DEBUG = True
+    settings.EMAIL_BACKEND = "apps.notifications.backends.MaildirBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+    mail.send_mail(
+        "[Keepsake] Join Solo in Keepsake",
+        f"Solo invited you.\n\nAccept: {LONG_URL}\n",
+        None,
+        [LONG_EMAIL],
+    )
+    (key,) = [m.key for m in local_messages()]
+    route = next(r for r in ROUTES if r.name == "notifications:mailbox")
+    listing, message = Planned(route, ANON, {}), Planned(route, ANON, {})
+    message.url += f"?m={key}"
+    page = contexts(ANON)
+    failures = [f"{p}: {problem}" for p in (listing, message) for problem in audit(page, p)]
+    assert not failures, "\n".join(failures)
+    expect(page.get_by_text("Solo invited you.")).to_be_visible()
 
 
 def test_the_phone_menu_opens_from_the_keyboard(pages, contexts):
