@@ -53,7 +53,7 @@ LONG_EMAIL = "firstname.middlename.lastname@a-rather-long-family-domain.example.
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 740}  # STYLE.md: "works on a 360 px wide screen"
 DESKTOP = {"width": 1280, "height": 900}
-TAB_STOPS = 4  # how many Tab stops must show a visible focus indicator
+TAB_STOPS = 60  # Tab stops checked for a visible focus (most pages have fewer)
 
 # Every routed pattern except Django's admin (its own look, staff only): allauth's account
 # pages are what people see when they sign in, so they are swept too.
@@ -401,6 +401,10 @@ FOCUSED_JS = r"""
   const r = el.getBoundingClientRect();
   const outline = cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) > 0;
   const shadow = cs.boxShadow && cs.boxShadow !== "none";
+  // A date or time field's calendar button lives in the browser's own shadow DOM: with
+  // the focus there the field itself does not match :focus, and Chromium rings the button.
+  const browserDrawn = /^(date|time|month|week|datetime-local)$/.test(el.type || "") &&
+    !el.matches(":focus");
   const firstNav = document.querySelector("nav a[href]");
   let s = el.tagName.toLowerCase();
   if (el.id) s += "#" + el.id;
@@ -410,7 +414,7 @@ FOCUSED_JS = r"""
     .replace(/\s+/g, " ").trim().slice(0, 40);
   return {
     describe: text ? `${s} "${text}"` : s,
-    ring: outline || shadow,
+    ring: outline || shadow || browserDrawn,
     visible: r.width > 1 && r.height > 1 && r.bottom > 0 && r.right > 0 &&
       r.left < window.innerWidth,
     skip: el.tagName === "A" && el.getAttribute("href") === "#main" &&
