@@ -426,12 +426,13 @@ FOCUSED_JS = r"""
 
 
 def keyboard_problems(page) -> list[str]:
-    """The first Tab reaches the skip link (or the first nav link), and the first few Tab
-    stops show where the focus is."""
+    """The first Tab reaches the skip link (or the first nav link), and every Tab stop (up to
+    TAB_STOPS) is on screen and shows where the focus is. A page that autofocuses a field
+    starts the keyboard there instead."""
     problems = []
-    if page.evaluate("document.activeElement && document.activeElement !== document.body"):
-        # Autofocus moves the start; the rule is about the page's start, so go back there.
-        page.evaluate("document.activeElement.blur()")
+    autofocused = page.evaluate(FOCUSED_JS)
+    if autofocused is not None and not autofocused["ring"]:
+        problems.append(f"the autofocused {autofocused['describe']} shows no focus outline")
     for stop in range(1, TAB_STOPS + 1):
         page.keyboard.press("Tab")
         focused = page.evaluate(FOCUSED_JS)
@@ -439,7 +440,7 @@ def keyboard_problems(page) -> list[str]:
             if stop == 1:
                 problems.append("the first Tab focuses nothing")
             break  # a short page: the focus has left it for the browser's own controls
-        if stop == 1 and not (focused["skip"] or focused["firstNav"]):
+        if stop == 1 and autofocused is None and not (focused["skip"] or focused["firstNav"]):
             problems.append(
                 f"the first Tab focuses {focused['describe']}, not a skip link or the first "
                 "nav link"
