@@ -10,6 +10,9 @@ A new route that answers GET is visited by the founder with the security sweeps'
 If that does not show it (another role, other arguments), add it to ``VISITS``; if it is
 not a page at all (a feed, JSON, a redirect), add it to ``NOT_PAGES`` with the reason.
 Routes that refuse GET with a 405 (POST-only endpoints) are left out by themselves.
+
+Also here: the pages an error shows (expired links, 404, the error templates), the local
+mailbox, the phone menu, and forms used from the keyboard alone.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.core.cache import cache
-from django.test import Client
-from django.urls import Resolver404, resolve
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -453,7 +458,7 @@ def keyboard_problems(page) -> list[str]:
 
 
 def audit(page, planned: Planned) -> list[str]:
-    """Every rule on the page as it is now at phone width, then at desktop width."""
+    """Visit a routed page; every rule on it, or why it was not seen."""
     response = page.goto(planned.url)
     status = response.status if response else None
     hint = "add it to VISITS with a visitor and arguments that show it, or to NOT_PAGES"
@@ -465,6 +470,11 @@ def audit(page, planned: Planned) -> list[str]:
         landed = None
     if landed != planned.route.name:
         return [f"redirected to {urlsplit(page.url).path}, so the page was not seen: {hint}"]
+    return audit_shown(page)
+
+
+def audit_shown(page) -> list[str]:
+    """Every rule on the page shown now: at phone width, then layout at the other widths."""
     problems = page.evaluate(PAGE_AUDIT_JS, {"phone": True})
     problems += keyboard_problems(page)
     for size in (SMALL_PHONE, DESKTOP):  # the other widths: layout only
@@ -510,6 +520,48 @@ def test_every_page_works_on_a_phone_and_with_a_keyboard(pages, contexts):
     for planned in visits:
         failures += [f"{planned}: {p}" for p in audit(contexts(planned.role), planned)]
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)
+
+
+# Pages that answer with an error status by design: what an expired link, a mistyped
+# address or a wrong account shows. (role, URL, expected status)
+ERROR_VISITS: list[tuple[str, Callable[[Pages], str], int]] = [
+    (ANON, lambda p: "/no-such-page/", 404),
+    (FOUNDER, lambda p: "/journal/2147483646/", 404),
+    (ANON, lambda p: reverse("accounts:invitation", args=["not-a-real-token-" * 3]), 404),
+    # Signed in as someone already in a space: the invitation is not for this account.
+    (FOUNDER, lambda p: reverse("accounts:invitation", args=[p.solo_invitation_token]), 403),
+    (ANON, lambda p: reverse("rituals:email_check_in", args=["garbage-token", "kept"]), 404),
+    (ANON, lambda p: reverse("notifications:unsubscribe", args=["garbage-token"]), 404),
+]
+# Error templates no request of the sweep reaches (a crash, a bad request, a CSRF
+# failure): served as they render, at an address of the live server.
+RENDERED_ERRORS = ["400.html", "403.html", "403_csrf.html", "500.html"]
+
+
+def _serve(body: str):
+    return lambda route: route.fulfill(status=500, body=body, content_type="text/html")
+
+
+def test_error_pages(pages, contexts, site):
+    failures = []
+    for role, url_of, expected in ERROR_VISITS:
+        page = contexts(role)
+        url = url_of(pages)
+        response = page.goto(url)
+        if response.status != expected:
+            failures.append(f"{url} ({role}): answered {response.status}, not {expected}")
+            continue
+        failures += [f"{url} ({role}, {expected}): {p}" for p in audit_shown(page)]
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+    page = contexts(ANON)
+    for name in RENDERED_ERRORS:
+        body = render_to_string(name, {"reason": "CSRF token missing."}, request=request)
+        url = f"{site}/__rendered__/{name}"
+        page.route(url, _serve(body))
+        page.goto(url)
+        failures += [f"{name} (rendered): {p}" for p in audit_shown(page)]
+    assert not failures, "\n".join(failures)
 
 
 def test_the_local_mailbox(pages, contexts, settings, tmp_path):
