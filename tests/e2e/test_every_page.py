@@ -48,7 +48,15 @@ from apps.vault import services as vault_services
 from tests.e2e.conftest import sign_in
 from tests.factories import SpaceFactory, UserFactory
 from tests.rituals.conftest import make_ritual
-from tests.security.conftest import Route, World, all_routes, build_space, fillings
+from tests.security.conftest import (
+    Route,
+    World,
+    all_routes,
+    build_space,
+    db_snapshot,
+    fillings,
+    snapshot_diff,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -355,6 +363,15 @@ PAGE_AUDIT_JS = r"""
       [...(el.labels || [])].some((l) => squash(l.textContent));
     if (!named) problems.push(`form field without a label: ${describe(el)}`);
   }
+  // A field marked invalid says why: its error message is linked (aria-describedby on the
+  // field or on its fieldset), so it is read out again whenever the field gets the focus.
+  for (const el of document.querySelectorAll(
+    "input.is-invalid, select.is-invalid, textarea.is-invalid, [aria-invalid=true]")) {
+    const group = el.closest("fieldset");
+    const said = byIds(el.getAttribute("aria-describedby")) ||
+      (group && byIds(group.getAttribute("aria-describedby")));
+    if (!said) problems.push(`invalid field without its error linked: ${describe(el)}`);
+  }
   // Buttons and links have a name: text, aria-label, aria-labelledby, title, an image's alt.
   const controls = "a[href], button, input[type=submit], input[type=button], " +
     "input[type=reset], input[type=image], [role=button]";
@@ -536,6 +553,50 @@ ERROR_VISITS: list[tuple[str, Callable[[Pages], str], int]] = [
 # Error templates no request of the sweep reaches (a crash, a bad request, a CSRF
 # failure): served as they render, at an address of the live server.
 RENDERED_ERRORS = ["400.html", "403.html", "403_csrf.html", "500.html"]
+
+
+# Forms sent empty: the page that comes back with the errors is a page too. Nothing here
+# writes anything (every one of them refuses an empty form). (role, URL, button)
+EMPTY_FORMS = [
+    (ANON, "/accounts/login/", "Sign In"),
+    (ANON, "/accounts/signup/", "Sign Up"),
+    (ANON, "/accounts/password/reset/", "Reset My Password"),
+    (FOUNDER, "/accounts/password/change/", "Change Password"),
+    (FOUNDER, "/accounts/email/", "Add Email"),
+    (SPACELESS, "/space/new/", None),
+    (SOLO, "/space/", "Send invitation"),
+    (FOUNDER, "/rituals/new/", "Save"),
+    (FOUNDER, "/journal/write/", "Save entry"),
+    (FOUNDER, "/vault/write/", "Save draft"),
+]
+
+
+def test_forms_sent_empty_show_their_errors_accessibly(pages, contexts):
+    for role, _, _ in EMPTY_FORMS:
+        contexts(role)  # signing in stamps last_login: before the snapshot
+    before = db_snapshot()
+    failures = []
+    for role, url, button in EMPTY_FORMS:
+        page = contexts(role)
+        page.goto(url)
+        main = page.locator("main")
+        submit = (
+            main.get_by_role("button", name=button, exact=True)
+            if button
+            else main.locator("form[method=post] [type=submit]").first
+        )
+        # The browser's own checks (required) would stop the form: the server's are tested.
+        submit.evaluate(
+            "b => { b.form.noValidate = true; for (const f of b.form.elements) "
+            "if (f.type !== 'hidden' && f.type !== 'submit') f.value = ''; }"
+        )
+        with page.expect_navigation():
+            submit.click()
+        if not page.locator(".is-invalid, [aria-invalid=true]").count():
+            failures.append(f"{url} ({role}): sent empty, it shows no invalid field")
+        failures += [f"{url} ({role}, sent empty): {p}" for p in audit_shown(page)]
+    assert not failures, "\n".join(failures)
+    assert snapshot_diff(before, db_snapshot()) == []
 
 
 def _serve(body: str):
