@@ -27,6 +27,7 @@ import pytest
 from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
@@ -236,7 +237,7 @@ def pages(transactional_db, django_capture_on_commit_callbacks) -> Pages:
             journal_services.entry_create(
                 author=one.second,
                 text=f"Found the recipe: {LONG_URL} thank you for cooking it",
-                now=now - dt.timedelta(days=365 * years_ago),
+                now=now - relativedelta(years=years_ago),
             )
         long_ritual = make_ritual(
             one.space,
@@ -246,7 +247,7 @@ def pages(transactional_db, django_capture_on_commit_callbacks) -> Pages:
             description=f"Recipe: {LONG_URL}",
             starts_on=dt.date(2026, 1, 4),
         )
-        past = now - dt.timedelta(days=400)  # so it opened within the last year or so
+        past = now - dt.timedelta(days=400)  # sealed over a year ago: it has opened since
         letter = vault_services.letter_create(
             author=one.second, title=LONG_WORD, body=f"Remember {LONG_URL}?\nI do."
         )
