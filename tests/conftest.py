@@ -10,12 +10,19 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
 
 from .factories import SpaceFactory, UserFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+# CI (REQUIRE_SERVICES=1) draws the same hypothesis examples on every run, so a red build
+# means a change in the code, never the luck of the draw; local runs keep exploring.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if REQUIRE_SERVICES:
+    hypothesis_settings.load_profile("ci")
 
 
 def need_service(what: str, available: bool) -> None:
