@@ -12,22 +12,8 @@ class RitualAdminForm(forms.ModelForm):
 
     class Meta:
         model = Ritual
-        fields = [
-            "space",
-            "title",
-            "description",
-            "participation",
-            "giver",
-            "rrule",
-            "recurrence",
-            "starts_on",
-            "time_of_day",
-            "duration_minutes",
-            "status",
-            "is_conversation",
-            "library_key",
-            "created_by",
-        ]
+        # What the app's forms edit (services.RITUAL_FIELDS), plus what only the admin sets.
+        fields = ["space", *services.RITUAL_FIELDS, "status", "library_key", "created_by"]
 
     def clean(self):
         cleaned = super().clean()
