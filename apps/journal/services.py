@@ -301,11 +301,9 @@ def digest_window(*, end: dt.datetime, covered_until: dt.datetime | None) -> dt.
     return end - dt.timedelta(days=7)
 
 
-def digest_entries(
-    *, recipient, partner, end: dt.datetime, start: dt.datetime | None = None
-) -> list[Entry]:
-    """The partner's entries the recipient may read, written from ``start`` (by default
-    the week before ``end``) until ``end``.
+def digest_entries(*, recipient, partner, start: dt.datetime, end: dt.datetime) -> list[Entry]:
+    """The partner's entries the recipient may read, written from ``start`` until ``end``
+    (``digest_window`` gives the start).
 
     Through ``entries_visible_to(recipient)``, so the partner's private entries never
     appear; and only shared ones even if the recipient were somehow the author.
@@ -315,7 +313,7 @@ def digest_entries(
         .filter(
             author=partner,
             is_private=False,
-            created_at__gte=start or end - dt.timedelta(days=7),
+            created_at__gte=start,
             created_at__lt=end,
         )
         .order_by("created_at")[:DIGEST_MAX_ENTRIES]
