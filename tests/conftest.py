@@ -88,6 +88,25 @@ def stranger(db):
     return UserFactory(space=other, display_name="Stranger", joined_space_at=timezone.now())
 
 
+@dataclass(frozen=True)
+class Pair:
+    """Two partners seen from one side: ``actor`` does the thing, ``partner`` is checked."""
+
+    actor: object
+    partner: object
+
+
+@pytest.fixture(params=["alice-acts", "bob-acts"])
+def both_ways(request, alice, bob) -> Pair:
+    """Run a test once with Alice acting and Bob checked, once the other way round.
+
+    The two are equals (DESIGN.md): a test that only ever acts as the founder is half a
+    test, and the bug where one partner's action switched off the other's reminders was
+    exactly the half nobody looked at.
+    """
+    return Pair(alice, bob) if request.param == "alice-acts" else Pair(bob, alice)
+
+
 @pytest.fixture
 def alice_client(client, alice):
     client.force_login(alice)
