@@ -21,7 +21,7 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.core.tz import get_zone, local_today
+from apps.core.tz import get_zone, local_to_utc, local_today
 from apps.notifications.models import Category
 from apps.notifications.services import BatchSigner, EmailItem, email_enqueue_many
 
@@ -122,46 +122,85 @@ def _zones(ritual: Ritual, user) -> str:
 
 
 def next_reminder(
-    *, ritual: Ritual, user, pref: Pref, now: dt.datetime, after_day=None, after_occ=None
+    *,
+    ritual: Ritual,
+    user,
+    pref: Pref,
+    now: dt.datetime,
+    since_day: dt.date | None = None,
+    after_day: dt.date | None = None,
 ):
-    """(occurrence day, remind instant) of the next reminder, or (None, None).
+    """(occurrence day, remind instant) of the next reminder owed to ``user``, or (None, None).
 
-    Without ``after_day``: the first occurrence whose reminder is still ahead (>= now).
-    With it: the first occurrence after that day, however late (the pass then decides
-    whether it is sent or missed); ``after_occ`` is that day's occurrence when the
-    caller has it already.
+    - With ``since_day`` (the schedule was already counting from that day, and a change
+      of time, zone or preference asks again): the first occurrence on or after it,
+      however late. The pass then sends it when it is at most the grace period late and
+      records it as missed otherwise, so a change never drops a reminder silently.
+    - Without (a new ritual, a resume, a partner who joins, reminders turned on): the
+      first occurrence that has not started yet, after ``after_day`` (the last one
+      recorded). If its reminder instant has already passed it is due at once: a ritual
+      made at noon for tonight still reminds both partners of tonight.
     """
     if not ritual.is_active or pref.kind == ReminderPreference.Kind.OFF:
         return None, None
     if user.space_id != ritual.space_id:
         return None, None
     zone = user.zone
-    if after_day is not None:
-        done = after_occ if after_occ is not None else ritual.occurrence_on(after_day)
-        start = (done.at if done else now) + dt.timedelta(seconds=1)
+    if since_day is not None:
+        start = local_to_utc(since_day, dt.time(0, 0), ritual.space.time_zone)
     else:
         start = now
     for i, occ in enumerate(ritual.occurrences_iter(start)):
         if i >= SEARCH_LIMIT:
             break
-        if after_day is not None and occ.day <= after_day:
+        if (since_day is not None and occ.day < since_day) or (
+            after_day is not None and occ.day <= after_day
+        ):
             continue
         when = remind_at(pref.kind, pref.minutes, occ.at, zone)
-        if after_day is None and when < now:
-            continue
+        if since_day is None:
+            when = max(when, now)
         return occ.day, when
     return None, None
 
 
 def schedules_sync(*, ritual: Ritual, now: dt.datetime | None = None, members=None) -> None:
-    """Recompute each partner's next reminder of ``ritual`` (after an edit, pause, …)."""
+    """Recompute the next reminder of ``ritual`` for ``members`` (both partners by default)
+    after an edit, a pause, a preference or a zone change.
+
+    Only the people asked about are recomputed: one partner's change never touches the
+    other's row. Rows of people no longer in the space are parked.
+    """
     now = now or timezone.now()
-    members = list(members if members is not None else ritual.space.members.all())
+    current = list(ritual.space.members.all())
+    current_ids = {m.pk for m in current}
+    if members is None:
+        members = current
+    members = [m for m in members if m.pk in current_ids]
     prefs = _prefs_map(user_ids=[m.pk for m in members], ritual_ids=[ritual.pk])
     with transaction.atomic():
+        rows = {
+            r.user_id: r
+            for r in ReminderSchedule.objects.select_for_update().filter(
+                ritual=ritual, user_id__in=[m.pk for m in members]
+            )
+        }
+        last = dict(
+            Reminder.objects.filter(ritual=ritual, recipient_id__in=[m.pk for m in members])
+            .values("recipient_id")
+            .annotate(last=Max("occurrence"))
+            .values_list("recipient_id", "last")
+        )
         for member in members:
+            row = rows.get(member.pk)
+            since = row.next_occurrence if row and row.next_remind_at else None
             day, when = next_reminder(
-                ritual=ritual, user=member, pref=_pref(prefs, member.pk, ritual.pk), now=now
+                ritual=ritual,
+                user=member,
+                pref=_pref(prefs, member.pk, ritual.pk),
+                now=now,
+                since_day=since,
+                after_day=last.get(member.pk),
             )
             ReminderSchedule.objects.update_or_create(
                 ritual=ritual,
@@ -172,9 +211,9 @@ def schedules_sync(*, ritual: Ritual, now: dt.datetime | None = None, members=No
                     "zones": _zones(ritual, member),
                 },
             )
-        ReminderSchedule.objects.filter(ritual=ritual).exclude(
-            user_id__in=[m.pk for m in members]
-        ).update(next_remind_at=None, next_occurrence=None)
+        ReminderSchedule.objects.filter(ritual=ritual).exclude(user_id__in=current_ids).update(
+            next_remind_at=None, next_occurrence=None
+        )
 
 
 def schedules_sync_user(*, user, now: dt.datetime | None = None) -> None:
@@ -561,14 +600,20 @@ def _handle_batch(rows: list[ReminderSchedule], *, now: dt.datetime) -> None:
                 or row.zones != zones
                 or pref.kind == ReminderPreference.Kind.OFF
             ):
-                # Stale row (edited elsewhere, a zone changed, partner left): recompute.
-                # Looking back over the grace period keeps a reminder that an earlier zone
-                # just moved into the past; the Reminder constraint skips one already sent.
-                day, when = next_reminder(ritual=ritual, user=user, pref=pref, now=now - late_after)
+                # Stale row (edited elsewhere, a zone changed, partner left): recompute
+                # from the day it counted from, so a reminder that the change moved into
+                # the past is still sent or recorded as missed — never dropped.
+                day, when = next_reminder(
+                    ritual=ritual, user=user, pref=pref, now=now, since_day=row.next_occurrence
+                )
                 row.next_occurrence, row.next_remind_at, row.zones = day, when, zones
                 continue
             day, when = next_reminder(
-                ritual=ritual, user=user, pref=pref, now=now, after_day=occ.day, after_occ=occ
+                ritual=ritual,
+                user=user,
+                pref=pref,
+                now=now,
+                since_day=occ.day + dt.timedelta(days=1),
             )
         except _UNEVALUABLE:
             # One ritual whose schedule cannot be worked out must not stop everyone's

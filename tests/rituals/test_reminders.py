@@ -162,9 +162,10 @@ def test_editing_time_and_schedule_recomputes(ritual_maker, alice, bob, tick):
 def test_zone_change_recomputes_via_service_and_in_the_pass(ritual_maker, alice, bob, tick):
     services.reminder_preference_set(user=bob, kind="morning", now=utc(2026, 3, 1))
     ritual = ritual_maker(utc(2026, 3, 2, 12), at=dt.time(19, 30))
-    # Morning of, in Berlin: 08:00 CET = 07:00 UTC.
+    # Morning of, in Berlin: 08:00 CET = 07:00 UTC, past when the ritual is made at noon
+    # for tonight: due at once (DESIGN decision: a new ritual still reminds of tonight).
     assert ReminderSchedule.objects.get(ritual=ritual, user=bob).next_remind_at == utc(
-        2026, 3, 3, 7, 0
+        2026, 3, 2, 12, 0
     )
     User.objects.filter(pk=bob.pk).update(time_zone="Asia/Tokyo")
     bob.refresh_from_db()
@@ -252,8 +253,9 @@ def test_reminder_unique_per_occurrence_even_if_schedule_rewinds(ritual_maker, a
     services.reminder_preference_set(
         user=alice, ritual=ritual, kind="at_time", now=utc(2026, 3, 2, 18, 5)
     )
+    # The occurrence she was reminded of is not scheduled again: the next is tomorrow's.
     assert ReminderSchedule.objects.get(ritual=ritual, user=alice).next_occurrence == dt.date(
-        2026, 3, 2
+        2026, 3, 3
     )
     tick(utc(2026, 3, 2, 18, 30))
     assert len(to(alice)) == 1
