@@ -402,16 +402,19 @@ def _questions_for(pairs: dict) -> dict:
     ):
         used[space_id].add(question)
     new = []
+    picked: dict[int, set[int]] = {space_id: set() for space_id in spaces}
     for rid, day in missing:
         space_id = pairs[rid, day].space_id
         cycle = cycles.get(space_id) or 0
         remaining = [i for i in range(len(QUESTIONS)) if i not in used[space_id]]
         if not remaining:
+            # A new cycle, but not with a question this batch just gave the space.
             cycle = cycles[space_id] = cycle + 1
             used[space_id] = set()
-            remaining = list(range(len(QUESTIONS)))
+            remaining = [i for i in range(len(QUESTIONS)) if i not in picked[space_id]]
         pick = secrets.choice(remaining)
         used[space_id].add(pick)
+        picked[space_id].add(pick)
         new.append(
             QuestionUse(
                 space_id=space_id, ritual_id=rid, occurrence=day, question=pick, cycle=cycle
@@ -756,11 +759,16 @@ def ritual_check_in(
     user,
     day: dt.date,
     status: str,
-    note: str = "",
-    feeling: str = "",
+    note: str | None = None,
+    feeling: str | None = None,
     now: dt.datetime | None = None,
 ) -> CheckIn:
-    """Record (or change) one partner's answer for one occurrence."""
+    """Record (or change) one partner's answer for one occurrence.
+
+    A check-in opens when the occurrence starts, not on the morning of its day. ``note``
+    and ``feeling`` left at None keep what is already written: an answer from the e-mail
+    adds to a check-in made on the page, it never erases it.
+    """
     now = now or timezone.now()
     if user.space_id != ritual.space_id:
         raise RitualError("That ritual is not in your space.")
@@ -768,25 +776,33 @@ def ritual_check_in(
         raise RitualError("Choose whether you kept it or skipped it.")
     if feeling and feeling not in CheckIn.Feeling.values:
         raise RitualError("Choose a feeling from the list.")
-    if len(note) > 500:
+    if note is not None and len(note) > 500:
         raise RitualError("Keep the note under 500 characters.")
-    if day > local_today(ritual.space.time_zone, now):
-        raise RitualError("That day has not come yet: check in once it is here.")
-    if not ritual.occurs_on(day):
+    occurrence = ritual.occurrence_on(day)
+    if occurrence is None:
         raise RitualError("The ritual does not happen on that day.")
+    if now < occurrence.at:
+        opens = checkin_opens_text(occurrence.at, user, now=now)
+        raise RitualError(f"That one has not started yet: you can check in from {opens}.")
+    fields = {"space_id": ritual.space_id, "status": status}
+    if note is not None:
+        fields["note"] = note
+    if feeling is not None:
+        fields["feeling"] = feeling
     with transaction.atomic():
         check_in, _ = CheckIn.objects.update_or_create(
-            ritual=ritual,
-            occurrence=day,
-            user=user,
-            defaults={
-                "space_id": ritual.space_id,
-                "status": status,
-                "note": note,
-                "feeling": feeling or "",
-            },
+            ritual=ritual, occurrence=day, user=user, defaults=fields
         )
     return check_in
+
+
+def checkin_opens_text(at: dt.datetime, user, *, now: dt.datetime) -> str:
+    """When a check-in opens, in the person's zone: "21:30" today, else "Thursday 3 December,
+    21:30"."""
+    local = at.astimezone(get_zone(user.zone))
+    if local.date() == now.astimezone(get_zone(user.zone)).date():
+        return f"{local:%H:%M}"
+    return f"{local:%A %-d %B, %H:%M}"
 
 
 # --- Calendar feed -------------------------------------------------------------------------------
