@@ -23,7 +23,12 @@ from django.utils import timezone
 
 from apps.core.tz import get_zone, local_to_utc, local_today
 from apps.notifications.models import Category
-from apps.notifications.services import BatchSigner, EmailItem, email_enqueue_many
+from apps.notifications.services import (
+    BatchSigner,
+    EmailItem,
+    email_enqueue,
+    email_enqueue_many,
+)
 
 from . import library
 from .models import (
@@ -275,12 +280,55 @@ def ritual_update(*, ritual: Ritual, now: dt.datetime | None = None, **fields) -
         fields.setdefault("giver", ritual.giver)
         _check_giver(ritual.space, fields)
     with transaction.atomic():
+        reminded = _reminded_ahead(ritual, now=now)
         for key, value in fields.items():
             if key in RITUAL_FIELDS:
                 setattr(ritual, key, value)
         ritual.save()
         schedules_sync(ritual=ritual, now=now)
+        _tell_moved(ritual, reminded)
     return ritual
+
+
+def _reminded_ahead(ritual: Ritual, *, now: dt.datetime) -> list[tuple]:
+    """(recipient, day, instant) of reminders already sent for occurrences still ahead."""
+    since = local_today(ritual.space.time_zone, now) - dt.timedelta(days=1)
+    out = []
+    for reminder in Reminder.objects.filter(
+        ritual=ritual, status=Reminder.Status.SENT, occurrence__gte=since
+    ).select_related("recipient"):
+        occ = ritual.occurrence_on(reminder.occurrence)
+        if occ is not None and occ.at > now:
+            out.append((reminder.recipient, occ.day, occ.at))
+    return out
+
+
+def _tell_moved(ritual: Ritual, reminded: list[tuple]) -> None:
+    """Whoever was already reminded of an occurrence that an edit moved (or removed) gets
+    a short note: the reminder they have says the old time (DESIGN decision)."""
+    for user, day, was in reminded:
+        if user.space_id != ritual.space_id:
+            continue
+        occ = ritual.occurrence_on(day)
+        if occ is not None and occ.at == was:
+            continue
+        email_enqueue(
+            to_email=user.email,
+            template="ritual_moved",
+            context={
+                "ritual": ritual,
+                "recipient_name": user.name,
+                "was": _when_text(was, user.zone),
+                "when": _when_text(occ.at, user.zone) if occ else "",
+                "ritual_url": settings.SITE_URL + reverse("rituals:detail", args=[ritual.pk]),
+            },
+            dedupe_key=(
+                f"ritual-moved:{ritual.pk}:{day.isoformat()}:{user.pk}:"
+                f"{occ.at.isoformat() if occ else 'off'}"
+            ),
+            category=Category.REMINDERS,
+            user=user,
+        )
 
 
 def ritual_set_status(*, ritual: Ritual, status: str, now: dt.datetime | None = None) -> Ritual:
