@@ -26,6 +26,10 @@ class Space(TimeStampedModel):
     anniversary = models.DateField(
         help_text="The day the letter vault opens every year.",
     )
+    # The partner who last left, as the one who stays knew them, and when: the
+    # dashboard tells the one who stays. Cleared when someone new joins.
+    partner_left_name = models.CharField(max_length=60, blank=True)
+    partner_left_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

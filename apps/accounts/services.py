@@ -8,10 +8,12 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.hooks import hooks_run
+from apps.core.tz import get_zone
 from apps.notifications.models import Category, OutboundEmail
 from apps.notifications.services import email_enqueue
 
@@ -173,6 +175,11 @@ def invitation_accept(*, user: User, token: str) -> Space:
         user.space = space
         user.joined_space_at = now
         user.save(update_fields=["space", "joined_space_at"])
+        if space.partner_left_at is not None:
+            # Someone new is here: the notice about who left has done its work.
+            space.partner_left_name = ""
+            space.partner_left_at = None
+            space.save(update_fields=["partner_left_name", "partner_left_at", "updated_at"])
         invitation.accepted_at = now
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
@@ -225,20 +232,57 @@ def space_leave(*, user: User) -> Space | None:
             raise SpaceError("You are not in a space.")
         space = Space.objects.select_for_update().get(pk=user.space_id)
         hooks_run("user_leaving_space", user=user, space=space)
+        joined_at = user.joined_space_at
         user.space = None
         user.joined_space_at = None
         user.save(update_fields=["space", "joined_space_at"])
+        now = timezone.now()
         Invitation.objects.filter(space=space, accepted_at=None, revoked_at=None).update(
-            revoked_at=timezone.now()
+            revoked_at=now
         )
-        # Reminders, nudges and digests already queued for them are about this space.
-        OutboundEmail.objects.filter(user=user, status=OutboundEmail.Status.PENDING).exclude(
-            category=Category.ACCOUNT
+        # Reminders, nudges and digests already queued for them are about this space,
+        # and so is the news that their partner left before them.
+        OutboundEmail.objects.filter(user=user, status=OutboundEmail.Status.PENDING).filter(
+            ~Q(category=Category.ACCOUNT) | Q(template=PARTNER_LEFT_TEMPLATE)
         ).update(status=OutboundEmail.Status.SKIPPED, last_error="Left the space.")
-        if not space.members.exists():
+        staying = list(space.members.all())
+        if not staying:
             space.delete()
             return None
+        space.partner_left_name = user.name[:60]
+        space.partner_left_at = now
+        space.save(update_fields=["partner_left_name", "partner_left_at", "updated_at"])
+        for partner in staying:
+            _partner_left_email(space=space, leaver=user, joined_at=joined_at, partner=partner)
     return space
+
+
+PARTNER_LEFT_TEMPLATE = "partner_left"
+
+
+def _partner_left_email(
+    *, space: Space, leaver: User, joined_at: dt.datetime | None, partner: User
+) -> None:
+    """Tell the partner who stays, kindly and once. Names and dates only: nothing
+    anyone wrote (entries, letters, notes) goes into it."""
+    left_on = timezone.localtime(space.partner_left_at, get_zone(partner.zone)).date()
+    # One membership, one departure: the key holds when the leaver joined, so leaving
+    # again after coming back is news again, and a retry of this one is not.
+    membership = f"{joined_at.timestamp():.0f}" if joined_at else "-"
+    email_enqueue(
+        to_email=partner.email,
+        template=PARTNER_LEFT_TEMPLATE,
+        context={
+            "leaver": leaver.name,
+            "space_name": space.name,
+            "left_on": left_on,
+            "space_url": settings.SITE_URL + reverse("accounts:space"),
+            "home_url": settings.SITE_URL + reverse("home:dashboard"),
+        },
+        dedupe_key=f"partner-left:{space.pk}:{leaver.pk}:{membership}",
+        category=Category.ACCOUNT,
+        user=partner,
+    )
 
 
 def account_delete(*, user: User) -> None:

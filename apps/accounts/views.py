@@ -11,7 +11,7 @@ from . import services
 from .access import space_get_object_or_404, space_required
 from .adapters import INVITATION_SESSION_KEY
 from .forms import EmailPreferencesForm, InvitationForm, ProfileForm, SpaceForm
-from .models import Invitation
+from .models import MAX_MEMBERS, Invitation
 
 
 @login_required
@@ -56,7 +56,7 @@ def _space_form(request, data=None):
 def _space_page(request, *, form, invite_form=None):
     space = request.space
     members = list(space.members.order_by("joined_space_at"))
-    room = len(members) < 2
+    room = len(members) < MAX_MEMBERS
     return render(
         request,
         "accounts/space.html",

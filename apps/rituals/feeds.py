@@ -5,15 +5,36 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.utils import timezone
 from icalendar import Alarm, Calendar, Event, vRecur
 
 from apps.core.tz import get_zone, local_to_utc
 
-from .models import ReminderPreference, Ritual
+from .models import Ritual, remind_at
 
 
-def calendar_for(*, user, rituals: list[Ritual], prefs: dict) -> bytes:
+def _alarm_trigger(ritual: Ritual, user, kind: str, minutes: int, *, now: dt.datetime):
+    """The alarm's offset from each event's start, or None for no alarm.
+
+    The e-mail's own rule (``remind_at``, in the subscriber's zone) applied to the next
+    occurrence: a calendar alarm is one offset for the whole series, so the phone and the
+    e-mail agree, except next to a DST change that only one of the two zones makes.
+    """
+    occurrence = next(iter(ritual.occurrences_after(now, count=1)), None)
+    if occurrence is None:
+        first = ritual.first_day()
+        occurrence = ritual.occurrence_on(first) if first else None
+    if occurrence is None:
+        return None
+    when = remind_at(kind, minutes, occurrence.at, user.zone)
+    return None if when is None else when - occurrence.at
+
+
+def calendar_for(
+    *, user, rituals: list[Ritual], prefs: dict, now: dt.datetime | None = None
+) -> bytes:
     """``prefs``: {ritual id or None: (kind, minutes)} as the services resolve them."""
+    now = now or timezone.now()
     space = user.space
     tz = get_zone(space.time_zone)
     cal = Calendar()
@@ -42,15 +63,7 @@ def calendar_for(*, user, rituals: list[Ritual], prefs: dict) -> bytes:
         event.add("rrule", rule)
         event.add("dtstamp", ritual.updated_at)
         kind, minutes = prefs.get(ritual.pk) or prefs.get(None)
-        trigger = None
-        if kind == ReminderPreference.Kind.AT_TIME:
-            trigger = dt.timedelta(0)
-        elif kind == ReminderPreference.Kind.BEFORE:
-            trigger = -dt.timedelta(minutes=minutes)
-        elif kind == ReminderPreference.Kind.MORNING:
-            morning = dt.datetime.combine(first, dt.time(8, 0))
-            at = dt.datetime.combine(first, ritual.time_of_day)
-            trigger = min(dt.timedelta(0), morning - at)
+        trigger = _alarm_trigger(ritual, user, kind, minutes, now=now)
         if trigger is not None:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")

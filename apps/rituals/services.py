@@ -23,7 +23,12 @@ from django.utils import timezone
 
 from apps.core.tz import get_zone, local_to_utc, local_today
 from apps.notifications.models import Category
-from apps.notifications.services import BatchSigner, EmailItem, email_enqueue_many
+from apps.notifications.services import (
+    BatchSigner,
+    EmailItem,
+    email_enqueue,
+    email_enqueue_many,
+)
 
 from . import library
 from .models import (
@@ -275,12 +280,55 @@ def ritual_update(*, ritual: Ritual, now: dt.datetime | None = None, **fields) -
         fields.setdefault("giver", ritual.giver)
         _check_giver(ritual.space, fields)
     with transaction.atomic():
+        reminded = _reminded_ahead(ritual, now=now)
         for key, value in fields.items():
             if key in RITUAL_FIELDS:
                 setattr(ritual, key, value)
         ritual.save()
         schedules_sync(ritual=ritual, now=now)
+        _tell_moved(ritual, reminded)
     return ritual
+
+
+def _reminded_ahead(ritual: Ritual, *, now: dt.datetime) -> list[tuple]:
+    """(recipient, day, instant) of reminders already sent for occurrences still ahead."""
+    since = local_today(ritual.space.time_zone, now) - dt.timedelta(days=1)
+    out = []
+    for reminder in Reminder.objects.filter(
+        ritual=ritual, status=Reminder.Status.SENT, occurrence__gte=since
+    ).select_related("recipient"):
+        occ = ritual.occurrence_on(reminder.occurrence)
+        if occ is not None and occ.at > now:
+            out.append((reminder.recipient, occ.day, occ.at))
+    return out
+
+
+def _tell_moved(ritual: Ritual, reminded: list[tuple]) -> None:
+    """Whoever was already reminded of an occurrence that an edit moved (or removed) gets
+    a short note: the reminder they have says the old time (DESIGN decision)."""
+    for user, day, was in reminded:
+        if user.space_id != ritual.space_id:
+            continue
+        occ = ritual.occurrence_on(day)
+        if occ is not None and occ.at == was:
+            continue
+        email_enqueue(
+            to_email=user.email,
+            template="ritual_moved",
+            context={
+                "ritual": ritual,
+                "recipient_name": user.name,
+                "was": _when_text(was, user.zone),
+                "when": _when_text(occ.at, user.zone) if occ else "",
+                "ritual_url": settings.SITE_URL + reverse("rituals:detail", args=[ritual.pk]),
+            },
+            dedupe_key=(
+                f"ritual-moved:{ritual.pk}:{day.isoformat()}:{user.pk}:"
+                f"{occ.at.isoformat() if occ else 'off'}"
+            ),
+            category=Category.REMINDERS,
+            user=user,
+        )
 
 
 def ritual_set_status(*, ritual: Ritual, status: str, now: dt.datetime | None = None) -> Ritual:
@@ -402,16 +450,19 @@ def _questions_for(pairs: dict) -> dict:
     ):
         used[space_id].add(question)
     new = []
+    picked: dict[int, set[int]] = {space_id: set() for space_id in spaces}
     for rid, day in missing:
         space_id = pairs[rid, day].space_id
         cycle = cycles.get(space_id) or 0
         remaining = [i for i in range(len(QUESTIONS)) if i not in used[space_id]]
         if not remaining:
+            # A new cycle, but not with a question this batch just gave the space.
             cycle = cycles[space_id] = cycle + 1
             used[space_id] = set()
-            remaining = list(range(len(QUESTIONS)))
+            remaining = [i for i in range(len(QUESTIONS)) if i not in picked[space_id]]
         pick = secrets.choice(remaining)
         used[space_id].add(pick)
+        picked[space_id].add(pick)
         new.append(
             QuestionUse(
                 space_id=space_id, ritual_id=rid, occurrence=day, question=pick, cycle=cycle
@@ -756,11 +807,16 @@ def ritual_check_in(
     user,
     day: dt.date,
     status: str,
-    note: str = "",
-    feeling: str = "",
+    note: str | None = None,
+    feeling: str | None = None,
     now: dt.datetime | None = None,
 ) -> CheckIn:
-    """Record (or change) one partner's answer for one occurrence."""
+    """Record (or change) one partner's answer for one occurrence.
+
+    A check-in opens when the occurrence starts, not on the morning of its day. ``note``
+    and ``feeling`` left at None keep what is already written: an answer from the e-mail
+    adds to a check-in made on the page, it never erases it.
+    """
     now = now or timezone.now()
     if user.space_id != ritual.space_id:
         raise RitualError("That ritual is not in your space.")
@@ -768,25 +824,33 @@ def ritual_check_in(
         raise RitualError("Choose whether you kept it or skipped it.")
     if feeling and feeling not in CheckIn.Feeling.values:
         raise RitualError("Choose a feeling from the list.")
-    if len(note) > 500:
+    if note is not None and len(note) > 500:
         raise RitualError("Keep the note under 500 characters.")
-    if day > local_today(ritual.space.time_zone, now):
-        raise RitualError("That day has not come yet: check in once it is here.")
-    if not ritual.occurs_on(day):
+    occurrence = ritual.occurrence_on(day)
+    if occurrence is None:
         raise RitualError("The ritual does not happen on that day.")
+    if now < occurrence.at:
+        opens = checkin_opens_text(occurrence.at, user, now=now)
+        raise RitualError(f"That one has not started yet: you can check in from {opens}.")
+    fields = {"space_id": ritual.space_id, "status": status}
+    if note is not None:
+        fields["note"] = note
+    if feeling is not None:
+        fields["feeling"] = feeling
     with transaction.atomic():
         check_in, _ = CheckIn.objects.update_or_create(
-            ritual=ritual,
-            occurrence=day,
-            user=user,
-            defaults={
-                "space_id": ritual.space_id,
-                "status": status,
-                "note": note,
-                "feeling": feeling or "",
-            },
+            ritual=ritual, occurrence=day, user=user, defaults=fields
         )
     return check_in
+
+
+def checkin_opens_text(at: dt.datetime, user, *, now: dt.datetime) -> str:
+    """When a check-in opens, in the person's zone: "21:30" today, else "Thursday 3 December,
+    21:30"."""
+    local = at.astimezone(get_zone(user.zone))
+    if local.date() == now.astimezone(get_zone(user.zone)).date():
+        return f"{local:%H:%M}"
+    return f"{local:%A %-d %B, %H:%M}"
 
 
 # --- Calendar feed -------------------------------------------------------------------------------

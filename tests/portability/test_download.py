@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -152,7 +153,9 @@ def _grow(space, alice, bob, n: int) -> None:
         ritual = make_ritual(space, alice, title=f"Ritual {i}", now=NOW)
         from apps.rituals.services import ritual_check_in
 
-        ritual_check_in(ritual=ritual, user=bob, day=NOW.date(), status="kept", now=NOW)
+        ritual_check_in(
+            ritual=ritual, user=bob, day=NOW.date() - dt.timedelta(days=1), status="kept", now=NOW
+        )
         entry = entry_create(author=alice, text=f"Entry {i}")
         entry_appreciate(entry=entry, user=bob)
         entry_create(author=bob, text=f"Private {i}", is_private=True)

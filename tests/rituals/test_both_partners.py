@@ -152,3 +152,71 @@ def test_a_ritual_made_after_it_started_today_begins_tomorrow(space, both_ways, 
         assert schedule(ritual, who).next_occurrence == dt.date(2026, 12, 3)
     tick(utc(2026, 12, 2, 20, 40))
     assert mail.outbox == []
+
+
+# --- The grace boundary: exactly at the limit is sent, one second past is missed ----------
+
+
+@pytest.mark.parametrize(
+    ("late", "status"),
+    [
+        (dt.timedelta(minutes=120) - dt.timedelta(seconds=1), "sent"),
+        (dt.timedelta(minutes=120), "sent"),
+        (dt.timedelta(minutes=120) + dt.timedelta(seconds=1), "missed"),
+    ],
+)
+def test_the_grace_boundary(space, both_ways, tick, settings, late, status):
+    settings.RITUALS_REMINDER_GRACE_MINUTES = 120
+    ritual = make_ritual(space, both_ways.actor, now=NOON, at=dt.time(21, 30))
+    due = utc(2026, 12, 2, 20, 0)
+    tick(due + late)
+    got = dict(Reminder.objects.filter(ritual=ritual).values_list("recipient_id", "status"))
+    assert got == {both_ways.actor.pk: status, both_ways.partner.pk: status}
+    assert len(mail.outbox) == (2 if status == "sent" else 0)
+
+
+# --- Decided: a ritual whose time is edited after its reminder went out -----------------
+
+
+def test_an_edit_after_the_reminder_tells_whoever_was_reminded(space, both_ways, tick):
+    from apps.notifications.models import OutboundEmail
+
+    actor, partner = both_ways.actor, both_ways.partner
+    ritual = make_ritual(space, actor, now=NOON, at=dt.time(21, 30))
+    services.reminder_preference_set(user=actor, kind="before", minutes_before=10, now=NOON)
+    tick(utc(2026, 12, 2, 20, 0))  # the partner is reminded (30 min before); the actor not yet
+    assert len(to(partner)) == 1 and to(actor) == []
+    services.ritual_update(ritual=ritual, time_of_day=dt.time(22, 15), now=utc(2026, 12, 2, 20, 5))
+    moved = OutboundEmail.objects.filter(template="ritual_moved")
+    assert [m.to_email for m in moved] == [partner.email]
+    (note,) = moved
+    assert "now on Wednesday 2 December at 22:15" in note.body_text
+    assert "not Wednesday 2 December at 21:30" in note.body_text
+    assert "22:15" in note.subject and "22:15" in note.body_html
+    # Nobody is reminded twice of that evening; the actor is reminded at the new time.
+    tick(utc(2026, 12, 2, 21, 5))
+    assert len([m for m in to(partner) if "moved" not in m.subject]) == 1
+    assert Reminder.objects.get(recipient=actor, occurrence=dt.date(2026, 12, 2)).due_at == utc(
+        2026, 12, 2, 21, 5
+    )
+    # Saving again without a change tells nobody again.
+    services.ritual_update(ritual=ritual, title="Talk", now=utc(2026, 12, 2, 20, 6))
+    assert OutboundEmail.objects.filter(template="ritual_moved").count() == 1
+
+
+def test_an_edit_that_removes_a_reminded_day_says_so(space, both_ways, tick):
+    from apps.notifications.models import OutboundEmail
+    from apps.rituals.recurrence import rrule_from_answers
+
+    ritual = make_ritual(space, both_ways.actor, now=NOON, at=dt.time(21, 30))
+    tick(utc(2026, 12, 2, 20, 0))
+    weekly = {"freq": "weekly", "interval": 1, "weekdays": ["FR"]}
+    services.ritual_update(
+        ritual=ritual,
+        recurrence=weekly,
+        rrule=rrule_from_answers(weekly, ritual.starts_on),
+        now=utc(2026, 12, 2, 20, 5),
+    )
+    moved = OutboundEmail.objects.filter(template="ritual_moved")
+    assert {m.to_email for m in moved} == {both_ways.actor.email, both_ways.partner.email}
+    assert all("no longer happens on Wednesday 2 December" in m.body_text for m in moved)

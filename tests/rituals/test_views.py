@@ -202,7 +202,7 @@ def test_check_in_web_and_rejections(alice_client, alice, bob):
     assert (check_in.status, check_in.note, check_in.feeling) == ("kept", "Lovely", "close")
     # The future and days the ritual does not happen change nothing.
     response = alice_client.post(url, {"day": "2026-03-07", "status": "kept"}, follow=True)
-    assert "has not come yet" in response.content.decode()
+    assert "has not started yet" in response.content.decode()
     alice_client.post(url, {"day": "2026-02-27", "status": "kept"})
     assert CheckIn.objects.count() == 1
 
@@ -222,7 +222,7 @@ def test_streak_and_totals(alice_client, alice, bob):
 
 def test_email_links_get_shows_button_post_records(client, alice, bob):
     ritual = make_ritual(alice.space, alice, now=NOW, starts_on=dt.date(2026, 3, 1))
-    token = services.checkin_token(ritual_id=ritual.pk, day=dt.date(2026, 3, 6), user_id=bob.pk)
+    token = services.checkin_token(ritual_id=ritual.pk, day=dt.date(2026, 3, 5), user_id=bob.pk)
     url = reverse("rituals:email_check_in", args=[token, "kept"])
     response = client.get(url)
     assert response.status_code == 200
@@ -404,7 +404,7 @@ def test_reminder_preferences_pages(alice_client, alice):
 def _seed(space, user, n):
     for i in range(n):
         r = make_ritual(space, user, now=NOW, starts_on=dt.date(2025, 3, 1), title=f"R{i}")
-        for d in range(0, 60, 3):
+        for d in range(3, 63, 3):  # past days: today's 19:30 has not started at NOW
             services.ritual_check_in(
                 ritual=r, user=user, day=dt.date(2026, 3, 6) - dt.timedelta(days=d), status="kept"
             )
