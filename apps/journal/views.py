@@ -87,7 +87,11 @@ def entry_write(request):
     except ValueError:
         offset = 0
     prompt = selectors.today_prompt(space=request.space, offset=offset)
-    form = EntryForm(request.POST or None, initial={"prompt_key": prompt.key})
+    # "Answer it" under a prompt is the writer's choice: the box comes ticked.
+    answer = request.GET.get("answer") == "1"
+    form = EntryForm(
+        request.POST or None, initial={"prompt_key": prompt.key, "answer_prompt": answer}
+    )
     if request.method == "POST":
         prompt = prompt_get(request.POST.get("prompt_key")) or None
         if form.is_valid():
@@ -111,7 +115,7 @@ def entry_write(request):
     return render(
         request,
         "journal/write.html",
-        {"form": form, "prompt": prompt, "next_offset": offset + 1},
+        {"form": form, "prompt": prompt, "next_offset": offset + 1, "answer": answer},
     )
 
 
@@ -163,6 +167,7 @@ def entry_edit(request, pk):
                 text=data["text"],
                 about_partner=data["about_partner"],
                 is_private=data["is_private"],
+                keep_prompt=data.get("answer_prompt", False),
             )
         except services.JournalError as exc:
             form.add_error("text", str(exc))

@@ -80,7 +80,7 @@ def test_unknown_prompt_key_is_dropped(alice_client):
 
 def test_written_from_prompt_keeps_the_prompt(alice_client):
     key = alice_client.get(WRITE).context["prompt"].key
-    alice_client.post(WRITE, {"text": "answered", "prompt_key": key})
+    alice_client.post(WRITE, {"text": "answered", "prompt_key": key, "answer_prompt": "on"})
     assert Entry.objects.get().prompt_key == key
 
 
@@ -98,6 +98,8 @@ def test_bad_edit_changes_nothing(alice, alice_client):
 def test_quick_entry_from_the_dashboard(alice_client):
     page = alice_client.get(reverse("home:dashboard"))
     key = page.context["journal"]["prompt"].key
-    response = alice_client.post(WRITE, {"text": "quick one", "prompt_key": key})
+    response = alice_client.post(
+        WRITE, {"text": "quick one", "prompt_key": key, "answer_prompt": "on"}
+    )
     assert response.status_code == 302
     assert Entry.objects.get().prompt_key == key
