@@ -92,6 +92,8 @@ def entry_write(request):
     form = EntryForm(
         request.POST or None, initial={"prompt_key": prompt.key, "answer_prompt": answer}
     )
+    # Where the writer came from (the dashboard's quick entry), if it is on this site.
+    back = _safe_next(request, "") if request.method == "POST" else ""
     if request.method == "POST":
         prompt = prompt_get(request.POST.get("prompt_key")) or None
         if form.is_valid():
@@ -111,11 +113,17 @@ def entry_write(request):
                     request,
                     "Saved, just for you." if entry.is_private else "Saved and shared.",
                 )
-                return redirect("journal:index")
+                return redirect(back or reverse("journal:index"))
     return render(
         request,
         "journal/write.html",
-        {"form": form, "prompt": prompt, "next_offset": offset + 1, "answer": answer},
+        {
+            "form": form,
+            "prompt": prompt,
+            "next_offset": offset + 1,
+            "answer": answer,
+            "next": back,
+        },
     )
 
 
