@@ -149,7 +149,9 @@ class JournalSettingsForm(forms.Form):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="A short e-mail inviting you to write. Leave all unticked for none.",
+        help_text="A short e-mail inviting you to write. We skip the nudge on a day "
+        "you've already written; the next one still comes on your next chosen day. "
+        "Leave all unticked for none.",
     )
     nudge_time = forms.TimeField(
         label="At (your local time)",

@@ -253,6 +253,7 @@ def journal_settings(request):
         {
             "form": form,
             "profile": profile,
+            "nudge": selectors.nudge_outlook(user=request.user, profile=profile),
             "journal_mail_on": is_subscribed(user=request.user, category=Category.JOURNAL),
         },
     )
