@@ -505,3 +505,10 @@ def test_vault_card_selector_words_the_countdown_for_the_viewer(apart, django_as
     assert data["countdown"] == "in 35 minutes"
     assert data["opens_at"] == OPENS and data["next_opening"] == dt.date(2026, 12, 3)
     assert data["when"] == _opening_texts()[0]
+
+
+def test_vault_page_on_opening_day_says_so(couple, alice, bob, login, seal):
+    seal(alice, now=SEALING)
+    with time_machine.travel(OPENING + dt.timedelta(hours=1), tick=False):
+        page = text(login(bob).get(reverse("vault:home")))
+    assert "Today is opening day." in page and "next opens" not in page
