@@ -171,7 +171,8 @@ def dashboard_rituals(*, space, user, now: dt.datetime | None = None) -> dict:
 
     "Today" is the viewer's today, in their zone (docs/time.md): the occurrences whose
     instant falls on it, which may belong to another home day than the space's today.
-    Each keeps its home day, the one a check-in is recorded under.
+    Each keeps its home day, the one a check-in is recorded under; its buttons show
+    once it has started (what the check-in service accepts).
     """
     now = now or timezone.now()
     home = space.time_zone
@@ -203,7 +204,7 @@ def dashboard_rituals(*, space, user, now: dt.datetime | None = None) -> dict:
                 "at": occ.at,
                 "day": occ.day,
                 "when": local_and_home(occ.at, zone=zone, home=home, date_format=None),
-                "can_check_in": occ.day <= home_today,
+                "can_check_in": occ.at <= now,  # a check-in opens when it starts
                 "mine": answers.get(user.pk),
                 "theirs": answers.get(partner.pk) if partner else None,
             }

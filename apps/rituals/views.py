@@ -156,6 +156,7 @@ def ritual_detail(request, pk):
                 "at": at,
                 "when": local_and_home(at, zone=zone, home=home, date_format="l j F"),
                 "local_day": at.astimezone(get_zone(zone)).date(),
+                "started": at <= now,  # a check-in opens when the occurrence starts
                 "answers": [(m, answers.get(day, {}).get(m.pk)) for m in members],
                 "mine": answers.get(day, {}).get(request.user.pk),
             }

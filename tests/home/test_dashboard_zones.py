@@ -109,13 +109,15 @@ def test_the_partner_at_home_sees_home_time_only(client, zones):
     html = card(response.content.decode(), "dashboard-rituals")
     assert "at 21:30" in html
     assert "home time" not in html
-    assert 'name="day" value="2026-12-02"' in html
+    # Tonight's has not started at 00:02: no buttons yet.
+    assert "You can check in once it starts." in html and "We did it" not in html
     thursday_evening = at_home(dt.date(2026, 12, 3), 21, 30).astimezone(HOME)
     assert f"{thursday_evening:%a %-d %b, %H:%M}" in html[html.index("Coming up") :]
 
 
-def test_a_home_day_still_to_come_waits_for_its_day(client, space, zones):
-    """East of home, "today" can hold an occurrence of a home day that has not begun."""
+def test_a_home_day_still_to_come_waits_until_it_starts(client, space, zones):
+    """East of home, "today" can hold an occurrence of a home day that has not begun:
+    listed, and answered once it starts."""
     traveller, homebody = zones
     answers = {"freq": "daily", "interval": 1}
     services.ritual_create(
@@ -142,4 +144,4 @@ def test_a_home_day_still_to_come_waits_for_its_day(client, space, zones):
     assert tea["day"] == dt.date(2026, 12, 2) and not tea["can_check_in"]
     html = card(response.content.decode(), "dashboard-rituals")
     assert 'name="day" value="2026-12-02"' not in html
-    assert "once that day begins at home" in html
+    assert "You can check in once it starts." in html

@@ -443,8 +443,13 @@ def test_dashboard_shows_today_and_check_in_buttons(alice_client, alice, bob):
         title="Date night",
     )
     html = alice_client.get(reverse("home:dashboard")).content.decode()
-    assert "Date night" in html and "We did it" in html
+    # 11:00 in Berlin: tonight's 19:30 is listed, and can be answered once it starts.
+    assert "Date night" in html and "We did it" not in html
+    assert "You can check in once it starts." in html
     assert reverse("rituals:list") in html  # the menu link
+    with time_machine.travel(dt.datetime(2026, 3, 6, 18, 31, tzinfo=UTC), tick=False):
+        html = alice_client.get(reverse("home:dashboard")).content.decode()
+    assert "Date night" in html and "We did it" in html
 
 
 def test_no_mail_sent_by_pages(alice_client, alice, bob):
@@ -554,6 +559,9 @@ def test_detail_days_and_next_times_agree_in_the_travellers_zone(client, both_wa
     local = wednesday.astimezone(BERLIN)
     heading = _heading(html, "2026-12-02")
     assert f"{local:%A %-d %B, %H:%M} (home time: {wednesday:%A %-d %B, %H:%M})" in heading
+    block = html[html.index('data-testid="occurrence-2026-12-02"') :]
+    block = block[: block.index('data-testid="occurrence-2026-12-01"')]
+    assert "You can check in once it starts." in block and "We did it" not in block
     first = _next_times(html)[0]
     assert first == f"{local:%a %-d %b, %H:%M} (home time: {wednesday:%a %-d %b, %H:%M})"
     # The rule itself is stated in home time, and labelled so.
