@@ -21,6 +21,7 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.scheduling import claim_due
 from apps.core.tz import get_zone, local_to_utc, local_today
 from apps.notifications.models import Category
 from apps.notifications.services import (
@@ -561,17 +562,6 @@ def _email(row: ReminderSchedule, occ, question: int | None, links: _Links) -> E
     )
 
 
-def due_rows_query(*, now: dt.datetime, limit: int):
-    """The due-row lookup: an index range scan on ``ritual_schedule_due_idx``, rows locked,
-    rows another pass holds skipped."""
-    return (
-        ReminderSchedule.objects.filter(next_remind_at__isnull=False, next_remind_at__lte=now)
-        .select_for_update(skip_locked=True)
-        .order_by("next_remind_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
 # What handling a row reads (building the six model instances per row with every
 # column was a tenth of the pass).
 _CLAIM_FIELDS = (
@@ -606,12 +596,8 @@ _CLAIM_FIELDS = (
 )
 
 
-def _claim(*, now: dt.datetime, limit: int) -> list[ReminderSchedule]:
-    """Lock up to ``limit`` due rows (no joins, so the plan stays on the index), then read
-    them with what handling them needs."""
-    ids = list(due_rows_query(now=now, limit=limit))
-    if not ids:
-        return []
+def _load(ids: list[int]) -> list[ReminderSchedule]:
+    """The claimed rows, read with what handling them needs."""
     return list(
         ReminderSchedule.objects.filter(pk__in=ids)
         .select_related("ritual__space", "ritual__giver", "user__space")
@@ -787,15 +773,14 @@ def reminders_schedule_due(
     *, now: dt.datetime, batch_size: int = BATCH_SIZE, max_batches: int = 1000
 ) -> int:
     """The scheduler pass: record and queue every due reminder. Returns rows handled."""
-    handled = 0
-    for _ in range(max_batches):
-        with transaction.atomic():
-            rows = _claim(now=now, limit=batch_size)
-            if not rows:
-                break
-            _handle_batch(rows, now=now)
-        handled += len(rows)
-    return handled
+    return claim_due(
+        ReminderSchedule.objects.all(),
+        due="next_remind_at",
+        now=now,
+        handle=lambda ids: _handle_batch(_load(ids), now=now),
+        batch_size=batch_size,
+        max_batches=max_batches,
+    )
 
 
 # --- Check-ins -------------------------------------------------------------------------------
