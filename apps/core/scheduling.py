@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -94,3 +94,51 @@ def last_tick_age(now: dt.datetime | None = None) -> dt.timedelta | None:
 def scheduler_is_late(now: dt.datetime | None = None) -> bool:
     age = last_tick_age(now)
     return age is None or age.total_seconds() > settings.SCHEDULER_MAX_AGE
+
+
+# --- Claiming due rows ---------------------------------------------------------------------
+
+CLAIM_BATCH = 200
+
+
+def claim_due(
+    queryset,
+    *,
+    due: str,
+    now: dt.datetime,
+    handle,
+    batch_size: int = CLAIM_BATCH,
+    max_batches: int = 1000,
+) -> int:
+    """Drain the rows of ``queryset`` whose ``due`` timestamp is at or before ``now``, in
+    batches, and return how many were handled. Every scheduled pass is written with it.
+
+    Each batch runs in its own transaction: the ids of up to ``batch_size`` due rows,
+    oldest first, are locked with ``SELECT … FOR UPDATE SKIP LOCKED`` (no joins, so the
+    plan stays a range scan on the ``due`` index, and rows another worker holds are
+    skipped, never waited for), then ``handle(ids)`` loads what it needs and does the
+    work in that same transaction. ``handle`` must move each row out of the due range
+    (advance, clear or lease it) or the row comes back in the next batch; ``max_batches``
+    bounds a handler that forgets. Several workers, or two beats by mistake, never
+    handle one row twice.
+    """
+    handled = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            ids = list(due_ids(queryset, due=due, now=now, limit=batch_size))
+            if not ids:
+                break
+            handle(ids)
+        handled += len(ids)
+    return handled
+
+
+def due_ids(queryset, *, due: str, now: dt.datetime, limit: int):
+    """``claim_due``'s lock: the ids of up to ``limit`` due rows, oldest first, locked,
+    rows another transaction holds skipped (evaluate it inside a transaction)."""
+    return (
+        queryset.filter(**{f"{due}__isnull": False, f"{due}__lte": now})
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by(due)
+        .values_list("pk", flat=True)[:limit]
+    )

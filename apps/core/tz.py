@@ -63,3 +63,12 @@ def local_today(zone: str, now: dt.datetime | None = None) -> dt.date:
     from django.utils import timezone
 
     return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(zone)).date()
+
+
+def viewer_zone(own: str, home: str) -> str:
+    """The zone a person sees times in: their own, else the space's (home), else UTC."""
+    if is_valid_zone(own):
+        return own
+    if is_valid_zone(home):
+        return home
+    return "UTC"

@@ -28,23 +28,44 @@ class EntryForm(forms.ModelForm):
             "(this one has %(show_value)s).",
         },
     )
-    prompt_key = forms.CharField(required=False, widget=forms.HiddenInput, max_length=40)
+    # The prompt on show travels with the form (it may be "another prompt"), but it
+    # belongs to the entry only when the writer ticks ``answer_prompt``.
+    prompt_key = forms.CharField(required=False, widget=forms.HiddenInput)
+    answer_prompt = forms.BooleanField(
+        label="I'm answering this prompt",
+        required=False,
+        help_text="Leave it unticked to write about anything else; "
+        "then the prompt stays off your entry.",
+    )
 
     class Meta:
         model = Entry
-        fields = ["text", "about_partner", "is_private", "prompt_key"]
+        fields = ["answer_prompt", "text", "about_partner", "is_private", "prompt_key"]
 
-    def clean_prompt_key(self):
-        key = self.cleaned_data.get("prompt_key") or ""
-        return key if prompt_get(key) else ""
+    def clean(self):
+        data = super().clean()
+        key = data.get("prompt_key") or ""
+        data["prompt_key"] = key if data.get("answer_prompt") and prompt_get(key) else ""
+        return data
 
 
 class EntryEditForm(forms.ModelForm):
     text = EntryForm.base_fields["text"]
+    # Only for an entry that has a prompt: untick to take it off.
+    answer_prompt = forms.BooleanField(label="This entry answers the prompt", required=False)
 
     class Meta:
         model = Entry
-        fields = ["text", "about_partner", "is_private"]
+        fields = ["answer_prompt", "text", "about_partner", "is_private"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        prompt = prompt_get(self.instance.prompt_key)
+        if prompt is None:
+            del self.fields["answer_prompt"]
+        else:
+            self.initial.setdefault("answer_prompt", True)
+            self.fields["answer_prompt"].help_text = f"“{prompt.text}” Untick to take it off."
 
 
 class QuickEntryForm(EntryForm):
@@ -52,6 +73,8 @@ class QuickEntryForm(EntryForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["answer_prompt"].label = "I'm answering today's prompt"
+        self.fields["answer_prompt"].widget.attrs["id"] = "id_quick_answer"
         self.fields["text"].widget.attrs["rows"] = 3
         self.fields["text"].widget.attrs["id"] = "id_quick_text"
         self.fields["is_private"].widget.attrs["id"] = "id_quick_private"
@@ -126,7 +149,9 @@ class JournalSettingsForm(forms.Form):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="A short e-mail inviting you to write. Leave all unticked for none.",
+        help_text="A short e-mail inviting you to write. We skip the nudge on a day "
+        "you've already written; the next one still comes on your next chosen day. "
+        "Leave all unticked for none.",
     )
     nudge_time = forms.TimeField(
         label="At (your local time)",

@@ -238,6 +238,35 @@ def monthly_counts(*, user, members: list, today: dt.date) -> MonthlyChart:
     )
 
 
+@dataclass(frozen=True)
+class NudgeOutlook:
+    """What the settings page tells a partner about their next nudge."""
+
+    next_at: dt.datetime
+    # They already wrote on that day (in their zone), so the pass will skip it...
+    skipped: bool = False
+    # ...and this is the one that comes instead: the next planned day, not a week on.
+    then_at: dt.datetime | None = None
+
+
+def nudge_outlook(*, user, profile: JournalProfile | None) -> NudgeOutlook | None:
+    """The next nudge, and whether it will be skipped because ``user`` wrote that day."""
+    if profile is None or profile.next_nudge_at is None:
+        return None
+    from .services import next_nudge_after  # services reads through this module
+
+    zone = user.zone
+    at = profile.next_nudge_at
+    day = local_today(zone, at)
+    if not Entry.objects.filter(author=user, day=day).exists():
+        return NudgeOutlook(next_at=at)
+    return NudgeOutlook(
+        next_at=at,
+        skipped=True,
+        then_at=next_nudge_after(profile=profile, zone=zone, after=at),
+    )
+
+
 def profile_for(user) -> JournalProfile:
     profile, _ = JournalProfile.objects.get_or_create(user=user)
     return profile

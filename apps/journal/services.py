@@ -71,15 +71,30 @@ def entry_create(
         )
 
 
-def entry_update(*, entry: Entry, user, text: str, about_partner: bool, is_private: bool) -> Entry:
-    """Change an entry; only its author may (views reach it through entries_editable_by)."""
+def entry_update(
+    *,
+    entry: Entry,
+    user,
+    text: str,
+    about_partner: bool,
+    is_private: bool,
+    keep_prompt: bool = True,
+) -> Entry:
+    """Change an entry; only its author may (views reach it through entries_editable_by).
+
+    ``keep_prompt=False`` takes the prompt off; an entry never gains one on edit.
+    """
     if entry.author_id != user.pk:
         raise JournalError("Only the author can change an entry.")
     with transaction.atomic():
         entry.text = _clean_text(text)
         entry.about_partner = about_partner
         entry.is_private = is_private
-        entry.save(update_fields=["text", "about_partner", "is_private", "updated_at"])
+        if not keep_prompt:
+            entry.prompt_key = ""
+        entry.save(
+            update_fields=["text", "about_partner", "is_private", "prompt_key", "updated_at"]
+        )
     return entry
 
 

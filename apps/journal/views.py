@@ -87,7 +87,13 @@ def entry_write(request):
     except ValueError:
         offset = 0
     prompt = selectors.today_prompt(space=request.space, offset=offset)
-    form = EntryForm(request.POST or None, initial={"prompt_key": prompt.key})
+    # "Answer it" under a prompt is the writer's choice: the box comes ticked.
+    answer = request.GET.get("answer") == "1"
+    form = EntryForm(
+        request.POST or None, initial={"prompt_key": prompt.key, "answer_prompt": answer}
+    )
+    # Where the writer came from (the dashboard's quick entry), if it is on this site.
+    back = _safe_next(request, "") if request.method == "POST" else ""
     if request.method == "POST":
         prompt = prompt_get(request.POST.get("prompt_key")) or None
         if form.is_valid():
@@ -107,11 +113,17 @@ def entry_write(request):
                     request,
                     "Saved, just for you." if entry.is_private else "Saved and shared.",
                 )
-                return redirect("journal:index")
+                return redirect(back or reverse("journal:index"))
     return render(
         request,
         "journal/write.html",
-        {"form": form, "prompt": prompt, "next_offset": offset + 1},
+        {
+            "form": form,
+            "prompt": prompt,
+            "next_offset": offset + 1,
+            "answer": answer,
+            "next": back,
+        },
     )
 
 
@@ -163,6 +175,7 @@ def entry_edit(request, pk):
                 text=data["text"],
                 about_partner=data["about_partner"],
                 is_private=data["is_private"],
+                keep_prompt=data.get("answer_prompt", False),
             )
         except services.JournalError as exc:
             form.add_error("text", str(exc))
@@ -240,6 +253,7 @@ def journal_settings(request):
         {
             "form": form,
             "profile": profile,
+            "nudge": selectors.nudge_outlook(user=request.user, profile=profile),
             "journal_mail_on": is_subscribed(user=request.user, category=Category.JOURNAL),
         },
     )

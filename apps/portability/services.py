@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.accounts.models import MAX_MEMBERS, Space
-from apps.core.tz import is_valid_zone
+from apps.core.tz import get_zone, is_valid_zone
 from apps.journal import portability as journal
 from apps.notifications.models import EmailOptOut
 from apps.rituals import portability as rituals
@@ -160,14 +160,28 @@ def download_zip(*, space: Space, viewer, now: dt.datetime | None = None) -> tup
     """(file name, ZIP bytes) of a partner's download: data.json and README.html."""
     now = now or timezone.now()
     data = space_export(space=space, viewer=viewer, now=now)
-    readme = render_to_string(
-        "portability/export_readme.html", {"data": _with_names(data), "now": now}
-    )
+    # The README speaks the person's own time (with UTC beside it), whatever zone the
+    # process has active; data.json keeps the exact instant in UTC.
+    zone = viewer.zone
+    local_now = now.astimezone(get_zone(zone))
+    utc_now = now.astimezone(dt.UTC)
+    with timezone.override(get_zone(zone)):
+        readme = render_to_string(
+            "portability/export_readme.html",
+            {
+                "data": _with_names(data),
+                "now": local_now,
+                "now_utc": utc_now,
+                "zone": zone,
+                "is_utc": zone == "UTC",
+                "utc_day_differs": local_now.date() != utc_now.date(),
+            },
+        )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", export_json(data))
         archive.writestr("README.html", readme)
-    name = f"keepsake-{now.date().isoformat()}.zip"
+    name = f"keepsake-{local_now.date().isoformat()}.zip"
     return name, buffer.getvalue()
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 from django.utils import timezone
 
-from apps.core.tz import local_today
+from apps.core.humanize import local_and_home
+from apps.core.tz import local_to_utc, local_today, viewer_zone
 
 from .models import CheckIn, Ritual
 
@@ -166,34 +167,64 @@ def check_ins_for(*, ritual: Ritual, days: list[dt.date]) -> dict:
 
 
 def dashboard_rituals(*, space, user, now: dt.datetime | None = None) -> dict:
-    """Today's rituals with each partner's answer, and what comes up next (three queries)."""
+    """Today's rituals with each partner's answer, and what comes up next (three queries).
+
+    "Today" is the viewer's today, in their zone (docs/time.md): the occurrences whose
+    instant falls on it, which may belong to another home day than the space's today.
+    Each keeps its home day, the one a check-in is recorded under; its buttons show
+    once it has started (what the check-in service accepts).
+    """
     now = now or timezone.now()
-    today = local_today(space.time_zone, now)
+    home = space.time_zone
+    zone = viewer_zone(user.time_zone, home)
+    today = local_today(zone, now)
+    home_today = local_today(home, now)
+    start = local_to_utc(today, dt.time(0, 0), zone)
+    end = local_to_utc(today + dt.timedelta(days=1), dt.time(0, 0), zone)
     rituals = list(
         Ritual.objects.filter(space=space, status=Ritual.Status.ACTIVE).select_related("space")
     )
     for ritual in rituals:
         ritual.space = space
     members = list(space.members.all())
+    todays_occ = [
+        (ritual, occ) for ritual in rituals for occ in ritual.occurrences_between(start, end)
+    ]
     check_ins = defaultdict(dict)
-    for c in CheckIn.objects.filter(space=space, occurrence=today):
-        check_ins[c.ritual_id][c.user_id] = c
+    days = sorted({occ.day for _, occ in todays_occ}) or [home_today]
+    for c in CheckIn.objects.filter(space=space, occurrence__in=days):
+        check_ins[(c.ritual_id, c.occurrence)][c.user_id] = c
     partner = next((m for m in members if m.pk != user.pk), None)
     todays = []
+    for ritual, occ in todays_occ:
+        answers = check_ins[(ritual.pk, occ.day)]
+        todays.append(
+            {
+                "ritual": ritual,
+                "at": occ.at,
+                "day": occ.day,
+                "when": local_and_home(occ.at, zone=zone, home=home, date_format=None),
+                "can_check_in": occ.at <= now,  # a check-in opens when it starts
+                "mine": answers.get(user.pk),
+                "theirs": answers.get(partner.pk) if partner else None,
+            }
+        )
     upcoming = []
     horizon = now + dt.timedelta(days=7)
     for ritual in rituals:
-        occ = ritual.occurrence_on(today)
-        if occ is not None:
-            mine = check_ins[ritual.pk].get(user.pk)
-            theirs = check_ins[ritual.pk].get(partner.pk) if partner else None
-            todays.append({"ritual": ritual, "at": occ.at, "mine": mine, "theirs": theirs})
         for nxt in ritual.occurrences_iter(now):
-            if nxt.day == today:
-                continue
+            if nxt.at < end:
+                continue  # in today's list
             if nxt.at > horizon:
                 break
-            upcoming.append({"ritual": ritual, "at": nxt.at, "day": nxt.day})
+            upcoming.append(
+                {
+                    "ritual": ritual,
+                    "at": nxt.at,
+                    "day": nxt.day,
+                    "when": local_and_home(nxt.at, zone=zone, home=home),
+                }
+            )
             break
     todays.sort(key=lambda t: t["at"])
     upcoming.sort(key=lambda t: t["at"])

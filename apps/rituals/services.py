@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import bulk
+from apps.core.scheduling import claim_due
 from apps.core.tz import get_zone, local_to_utc, local_today
 from apps.notifications.models import Category
 from apps.notifications.services import (
@@ -561,17 +563,6 @@ def _email(row: ReminderSchedule, occ, question: int | None, links: _Links) -> E
     )
 
 
-def due_rows_query(*, now: dt.datetime, limit: int):
-    """The due-row lookup: an index range scan on ``ritual_schedule_due_idx``, rows locked,
-    rows another pass holds skipped."""
-    return (
-        ReminderSchedule.objects.filter(next_remind_at__isnull=False, next_remind_at__lte=now)
-        .select_for_update(skip_locked=True)
-        .order_by("next_remind_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
 # What handling a row reads (building the six model instances per row with every
 # column was a tenth of the pass).
 _CLAIM_FIELDS = (
@@ -606,12 +597,8 @@ _CLAIM_FIELDS = (
 )
 
 
-def _claim(*, now: dt.datetime, limit: int) -> list[ReminderSchedule]:
-    """Lock up to ``limit`` due rows (no joins, so the plan stays on the index), then read
-    them with what handling them needs."""
-    ids = list(due_rows_query(now=now, limit=limit))
-    if not ids:
-        return []
+def _load(ids: list[int]) -> list[ReminderSchedule]:
+    """The claimed rows, read with what handling them needs."""
     return list(
         ReminderSchedule.objects.filter(pk__in=ids)
         .select_related("ritual__space", "ritual__giver", "user__space")
@@ -714,88 +701,37 @@ def _handle_batch(rows: list[ReminderSchedule], *, now: dt.datetime) -> None:
 def _reminders_insert(rows: list[tuple]) -> None:
     """Record the batch's reminders: (ritual id, occurrence, recipient id, status, due at,
     question) each. The unique constraint is the last word: a conflicting row means
-    already handled. On PostgreSQL one ``INSERT … SELECT FROM unnest(…)`` with binary
-    array parameters, from the tuples (no model instance per reminder); elsewhere
-    ``bulk_create``."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        Reminder.objects.bulk_create(
-            [
-                Reminder(
-                    ritual_id=rid,
-                    occurrence=day,
-                    recipient_id=uid,
-                    status=status,
-                    due_at=due_at,
-                    question=question,
-                )
-                for rid, day, uid, status, due_at, question in rows
-            ],
-            ignore_conflicts=True,
-        )
-        return
-    import psycopg
-
-    columns = list(zip(*rows, strict=True))
-    table = connection.ops.quote_name(Reminder._meta.db_table)
-    connection.ensure_connection()
-    # A server-side binding cursor for this one statement, wrapped as Django wraps its own.
-    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (ritual_id, occurrence, recipient_id, status, due_at, "  # noqa: S608
-            "question, created_at) SELECT v.*, %b FROM unnest(%b::bigint[], %b::date[], "
-            "%b::bigint[], %b::text[], %b::timestamptz[], %b::smallint[]) "
-            "AS v(ritual_id, occurrence, recipient_id, status, due_at, question) "
-            "ON CONFLICT DO NOTHING",
-            [timezone.now(), *(list(column) for column in columns)],
-        )
+    already handled."""
+    created = timezone.now()
+    bulk.insert_ignoring_conflicts(
+        Reminder,
+        ("ritual_id", "occurrence", "recipient_id", "status", "due_at", "question", "created_at"),
+        [(*row, created) for row in rows],
+    )
 
 
 def _schedules_advance(rows: list[ReminderSchedule]) -> None:
-    """Write the batch's new ``next_remind_at`` / ``next_occurrence`` / ``zones`` in one
-    statement: on PostgreSQL an ``UPDATE … FROM unnest(…)`` with one array per column
-    (``bulk_update``'s CASE per row and column costs more to build than the rest of the
-    batch); elsewhere ``bulk_update``."""
-    if connection.vendor != "postgresql":
-        ReminderSchedule.objects.bulk_update(
-            rows, ["next_remind_at", "next_occurrence", "zones"], batch_size=BATCH_SIZE
-        )
-        return
-    import psycopg
-
-    table = connection.ops.quote_name(ReminderSchedule._meta.db_table)
-    connection.ensure_connection()
-    # Binary array parameters (a server-side binding cursor for this one statement,
-    # wrapped as Django wraps its own): no array literal quoted in Python.
-    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS s SET next_remind_at = v.at, next_occurrence = v.day, "  # noqa: S608
-            "zones = v.zones, updated_at = now() "
-            "FROM unnest(%b::bigint[], %b::timestamptz[], %b::date[], %b::text[]) "
-            "AS v(id, at, day, zones) WHERE s.id = v.id",
-            [
-                [r.pk for r in rows],
-                [r.next_remind_at for r in rows],
-                [r.next_occurrence for r in rows],
-                [r.zones for r in rows],
-            ],
-        )
+    """Write the batch's new ``next_remind_at`` / ``next_occurrence`` / ``zones``."""
+    updated = timezone.now()
+    bulk.update_by_pk(
+        ReminderSchedule,
+        ("next_remind_at", "next_occurrence", "zones", "updated_at"),
+        [(r.pk, r.next_remind_at, r.next_occurrence, r.zones, updated) for r in rows],
+    )
 
 
 def reminders_schedule_due(
     *, now: dt.datetime, batch_size: int = BATCH_SIZE, max_batches: int = 1000
 ) -> int:
     """The scheduler pass: record and queue every due reminder. Returns rows handled."""
-    handled = 0
-    for _ in range(max_batches):
-        with transaction.atomic():
-            rows = _claim(now=now, limit=batch_size)
-            if not rows:
-                break
-            _handle_batch(rows, now=now)
-        handled += len(rows)
-    return handled
+    return claim_due(
+        ReminderSchedule.objects.all(),
+        due="next_remind_at",
+        now=now,
+        handle=lambda ids: _handle_batch(_load(ids), now=now),
+        batch_size=batch_size,
+        max_batches=max_batches,
+    )
 
 
 # --- Check-ins -------------------------------------------------------------------------------

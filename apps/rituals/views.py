@@ -14,7 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.access import space_get_object_or_404, space_required
-from apps.core.tz import get_zone, local_today
+from apps.core.humanize import local_and_home
+from apps.core.tz import get_zone, local_to_utc, local_today
 
 from . import feeds, selectors, services
 from .forms import CheckInForm, ReminderPreferenceForm, RitualForm
@@ -35,9 +36,11 @@ def _members(request) -> list:
     return list(request.space.members.order_by("joined_space_at", "pk"))
 
 
-def _preview(ritual: Ritual, members: list, now: dt.datetime) -> list[dict]:
-    """The next occurrences, shown in the space's zone and each partner's own zone."""
+def _preview(ritual: Ritual, members: list, now: dt.datetime, *, zone: str) -> list[dict]:
+    """The next occurrences: in the viewer's ``zone`` with home time beside (``when``),
+    and in each partner's own zone (``zones``, the form's preview table)."""
     start = max(now, dt.datetime.combine(ritual.starts_on, dt.time(0, 0), tzinfo=dt.UTC))
+    home = ritual.space.time_zone
     rows = []
     for occ in ritual.occurrences_after(start, count=PREVIEW_COUNT):
         zones = []
@@ -47,7 +50,8 @@ def _preview(ritual: Ritual, members: list, now: dt.datetime) -> list[dict]:
             zones.append(
                 {"name": member.name, "zone": member.zone, "local": f"{local:%a %-d %b, %H:%M}"}
             )
-        rows.append({"day": occ.day, "at": occ.at, "zones": zones})
+        when = local_and_home(occ.at, zone=zone, home=home)
+        rows.append({"day": occ.day, "at": occ.at, "zones": zones, "when": when})
     return rows
 
 
@@ -60,8 +64,15 @@ def _ritual(request, pk):
 def ritual_list(request):
     members = _members(request)
     rituals = list(selectors.rituals_for_space(space=request.space, include_archived=True))
+    now = timezone.now()
+    zone, home = request.user.zone, request.space.time_zone
     for ritual in rituals:
         ritual.when = describe(ritual.recurrence, ritual.starts_on)
+        ritual.next_when = ""
+        if ritual.is_active:
+            nxt = next(ritual.occurrences_iter(now), None)
+            if nxt is not None:
+                ritual.next_when = local_and_home(nxt.at, zone=zone, home=home)
     context = {
         "active": [r for r in rituals if r.status != Ritual.Status.ARCHIVED],
         "archived": [r for r in rituals if r.status == Ritual.Status.ARCHIVED],
@@ -80,7 +91,7 @@ def _ritual_form_page(request, *, ritual: Ritual | None):
         )
         if form.is_valid():
             if "preview" in request.POST:
-                preview = _preview(form.preview_ritual(), members, now)
+                preview = _preview(form.preview_ritual(), members, now, zone=request.user.zone)
             else:
                 try:
                     if ritual is None:
@@ -133,14 +144,23 @@ def ritual_detail(request, pk):
     recent = ritual.days_between(today - dt.timedelta(days=CHECKIN_WINDOW_DAYS), today)
     recent = recent[-CHECKIN_RECENT:]
     answers = selectors.check_ins_for(ritual=ritual, days=recent)
-    occurrences = [
-        {
-            "day": day,
-            "answers": [(m, answers.get(day, {}).get(m.pk)) for m in members],
-            "mine": answers.get(day, {}).get(request.user.pk),
-        }
-        for day in reversed(recent)
-    ]
+    # Each occurrence keeps its home day (what a check-in records) and is headed by its
+    # instant in the viewer's zone, home time beside, like "Next times" (docs/time.md).
+    zone, home = request.user.zone, ritual.space.time_zone
+    occurrences = []
+    for day in reversed(recent):
+        at = local_to_utc(day, ritual.time_of_day, home)
+        occurrences.append(
+            {
+                "day": day,
+                "at": at,
+                "when": local_and_home(at, zone=zone, home=home, date_format="l j F"),
+                "local_day": at.astimezone(get_zone(zone)).date(),
+                "started": at <= now,  # a check-in opens when the occurrence starts
+                "answers": [(m, answers.get(day, {}).get(m.pk)) for m in members],
+                "mine": answers.get(day, {}).get(request.user.pk),
+            }
+        )
     override = ReminderPreference.objects.filter(user=request.user, ritual=ritual).first()
     pref_form = ReminderPreferenceForm(
         initial={
@@ -155,7 +175,7 @@ def ritual_detail(request, pk):
         "members": members,
         "occurrences": occurrences,
         "progress": selectors.ritual_progress(ritual=ritual, members=members, now=now),
-        "upcoming": _preview(ritual, members, now) if ritual.is_active else [],
+        "upcoming": _preview(ritual, members, now, zone=zone) if ritual.is_active else [],
         "pref_form": pref_form,
         "effective": services.preference_effective(user=request.user, ritual=ritual),
         "effective_label": "",

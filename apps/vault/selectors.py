@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
-from apps.core.tz import local_today
+from apps.core.humanize import countdown, local_and_home
+from apps.core.tz import local_to_utc, local_today, viewer_zone
 
 from .models import Letter, NudgeOptIn, OpeningPresence
 
@@ -130,40 +131,74 @@ def next_opening_day(*, space, now: dt.datetime) -> dt.date:
     return day if day >= today else space.anniversary_in(today.year + 1)
 
 
+def opening_words(*, at: dt.datetime, now: dt.datetime, zone: str, home: str) -> dict:
+    """How a viewer reads an opening instant (docs/time.md): a countdown to it, and when
+    it is in their zone with home time beside ("Thu 3 Dec 2026 at 10:00 (home time: 00:00)")."""
+    return {
+        "opens_at": at,
+        "countdown": countdown(at, now, zone),
+        "when": local_and_home(at, zone=zone, home=home, date_format="D j M Y", sep=" at "),
+    }
+
+
+def vault_opening(*, space, user, now: dt.datetime) -> dict:
+    """The vault page's next opening: the day (home date), whether it has come, the words."""
+    day = next_opening_day(space=space, now=now)
+    at = local_to_utc(day, dt.time(0, 0), space.time_zone)
+    zone = viewer_zone(user.time_zone, space.time_zone)
+    return {
+        "day": day,
+        "is_open": at <= now,
+        **opening_words(at=at, now=now, zone=zone, home=space.time_zone),
+    }
+
+
 def dashboard_vault(*, space, user, now: dt.datetime | None = None) -> dict:
     """What the dashboard shows of the vault for this viewer (one query).
 
-    The counter points at the next day on which a letter to or from the viewer
-    actually opens: letters keep the day fixed at sealing, which is not always the
+    The counter points at the next instant at which a letter to or from the viewer
+    actually opens: letters keep the instant fixed at sealing, which is not always the
     current anniversary. Without sealed letters it points at the next anniversary,
-    as an invitation to write. Today, once today's letters have opened.
+    as an invitation to write. "Today is opening day" once letters opened on the
+    viewer's today (their zone). The countdown and the date are the viewer's too.
     """
     now = now or timezone.now()
-    today = local_today(space.time_zone, now)
+    home = space.time_zone
+    zone = viewer_zone(user.time_zone, home)
+    today = local_today(home, now)
+    viewer_midnight = local_to_utc(local_today(zone, now), dt.time(0, 0), zone)
     still_sealed = NOT_DRAFT & Q(opens_at__gt=now)
     opened = NOT_DRAFT & Q(opens_at__lte=now)
+    theirs = Q(author=user) | Q(recipient=user)
     counts = Letter.objects.filter(space=space).aggregate(
         drafts=Count("id", filter=Q(author=user, status=Letter.Status.DRAFT)),
         waiting=Count("id", filter=still_sealed & Q(recipient=user)),
         sealed=Count("id", filter=still_sealed & Q(author=user)),
         open_this_year=Count("id", filter=opened & Q(opens_on__year=today.year)),
-        opened_today=Count("id", filter=opened & Q(opens_on=today)),
-        next_sealed=Min("opens_on", filter=still_sealed & (Q(author=user) | Q(recipient=user))),
+        opened_today=Max("opens_on", filter=opened & Q(opens_at__gte=viewer_midnight)),
+        next_sealed=Min("opens_on", filter=still_sealed & theirs),
+        next_sealed_at=Min("opens_at", filter=still_sealed & theirs),
     )
     opened_today = counts.pop("opened_today")
     next_sealed = counts.pop("next_sealed")
-    if opened_today:
-        day = today
+    next_sealed_at = counts.pop("next_sealed_at")
+    anniversary_today = False
+    if opened_today is not None:
+        day, at = opened_today, None
     elif next_sealed is not None:
-        day = next_sealed
+        day, at = next_sealed, next_sealed_at
     else:
         day = next_opening_day(space=space, now=now)
+        at = local_to_utc(day, dt.time(0, 0), home)
+        anniversary_today = at <= now  # and no letters: one written now opens next year
+    words = opening_words(at=at, now=now, zone=zone, home=home) if at else {}
     return {
         "next_opening": day,
-        "days_until": (day - today).days,
-        "is_today": day == today,
-        "letters_then": next_sealed is not None and not opened_today,
+        "is_today": opened_today is not None,
+        "letters_then": next_sealed is not None and opened_today is None,
+        "anniversary_today": anniversary_today,
         "year": day.year,
+        **words,
         **counts,
     }
 

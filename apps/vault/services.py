@@ -19,12 +19,13 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
-from apps.core.tz import local_to_utc, local_today
+from apps.core.tz import local_to_utc, local_today, viewer_zone
 from apps.notifications.models import Category
 from apps.notifications.services import email_enqueue
 
 from . import crypto
 from .models import Letter, LetterRead, NudgeOptIn, OpeningPresence
+from .selectors import opening_words
 
 logger = logging.getLogger(__name__)
 
@@ -376,16 +377,25 @@ def nudges_send_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
 
 
 def _queue_nudge(*, user, space, day: dt.date, now: dt.datetime) -> None:
+    """The reminder to write: when the vault opens, in the recipient's zone (home time
+    beside) and counted to the instant (docs/time.md), and how many letters wait."""
     partner = partner_of(user)
     waiting = Letter.objects.filter(
         space=space, recipient=user, status=Letter.Status.SEALED, opens_on=day
     ).count()
+    opening = opening_words(  # the vault card's words, for the recipient
+        at=opening_instant(space=space, day=day),
+        now=now,
+        zone=viewer_zone(user.time_zone, space.time_zone),
+        home=space.time_zone,
+    )
     email_enqueue(
         to_email=user.email,
         template="vault_nudge",
         context={
             "day": day,
-            "days": (day - local_today(space.time_zone, now)).days,
+            "countdown": opening["countdown"],
+            "when": opening["when"],
             "waiting": waiting,
             "partner_name": partner.name if partner else "your partner",
             "url": settings.SITE_URL + reverse("vault:write"),

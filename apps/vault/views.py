@@ -50,7 +50,7 @@ def home(request):
         "waiting": selectors.waiting_for(user=user, now=now),
         "sealed": selectors.sealed_by(user=user, now=now),
         "years": selectors.opened_years(space=request.space, now=now),
-        "next_opening": selectors.next_opening_day(space=request.space, now=now),
+        "opening": selectors.vault_opening(space=request.space, user=user, now=now),
         "partner": services.partner_of(user),
         "nudge": selectors.nudge_of(user=user),
     }

@@ -31,3 +31,16 @@ def run_pass(django_capture_on_commit_callbacks):
             return services.nudges_schedule_due(now=now)
 
     return _run
+
+
+@pytest.fixture
+def client_of(db):
+    """A signed-in test client for any user: ``client_of(pair.actor)``."""
+    from django.test import Client
+
+    def _client(user):
+        c = Client()
+        c.force_login(user)
+        return c
+
+    return _client

@@ -40,30 +40,32 @@ def test_exactly_the_limit_is_fine(alice_client):
     assert len(Entry.objects.get().text) == 5000
 
 
-def test_html_and_script_are_shown_as_text(alice_client, bob_client):
+def test_html_and_script_are_shown_as_text(both_ways, client_of):
     text = '<script>alert("hi")</script><b>bold</b>'
-    alice_client.post(WRITE, {"text": text})
+    client_of(both_ways.actor).post(WRITE, {"text": text})
     entry = Entry.objects.get()
     assert entry.text == text
+    partner = client_of(both_ways.partner)
     for page in (
-        bob_client.get("/journal/").content.decode(),
-        bob_client.get(reverse("journal:entry", args=[entry.pk])).content.decode(),
-        bob_client.get(reverse("home:dashboard")).content.decode(),
+        partner.get("/journal/").content.decode(),
+        partner.get(reverse("journal:entry", args=[entry.pk])).content.decode(),
+        partner.get(reverse("home:dashboard")).content.decode(),
     ):
         assert "<script>alert" not in page
         assert "<b>bold</b>" not in page
         assert "&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt;" in page
 
 
-def test_emoji_and_right_to_left_text_round_trip(alice_client, bob_client):
+def test_emoji_and_right_to_left_text_round_trip(both_ways, client_of):
     text = "شكراً على القهوة ☕ — תודה 🙏🏽 for the 👩‍❤️‍👨 evening"
-    alice_client.post(WRITE, {"text": text})
+    client_of(both_ways.actor).post(WRITE, {"text": text})
     entry = Entry.objects.get()
     assert entry.text == text
-    page = bob_client.get(reverse("journal:entry", args=[entry.pk])).content.decode()
+    partner = client_of(both_ways.partner)
+    page = partner.get(reverse("journal:entry", args=[entry.pk])).content.decode()
     assert text in page
     assert 'dir="auto"' in page
-    found = bob_client.get("/journal/", {"q": "القهوة"}).context["entries"]
+    found = partner.get("/journal/", {"q": "القهوة"}).context["entries"]
     assert [e.pk for e in found] == [entry.pk]
 
 
@@ -80,7 +82,7 @@ def test_unknown_prompt_key_is_dropped(alice_client):
 
 def test_written_from_prompt_keeps_the_prompt(alice_client):
     key = alice_client.get(WRITE).context["prompt"].key
-    alice_client.post(WRITE, {"text": "answered", "prompt_key": key})
+    alice_client.post(WRITE, {"text": "answered", "prompt_key": key, "answer_prompt": "on"})
     assert Entry.objects.get().prompt_key == key
 
 
@@ -98,6 +100,8 @@ def test_bad_edit_changes_nothing(alice, alice_client):
 def test_quick_entry_from_the_dashboard(alice_client):
     page = alice_client.get(reverse("home:dashboard"))
     key = page.context["journal"]["prompt"].key
-    response = alice_client.post(WRITE, {"text": "quick one", "prompt_key": key})
+    response = alice_client.post(
+        WRITE, {"text": "quick one", "prompt_key": key, "answer_prompt": "on"}
+    )
     assert response.status_code == 302
     assert Entry.objects.get().prompt_key == key

@@ -1,6 +1,8 @@
 """The nudge and digest pass: opt-in, on time in each partner's zone, each sent once."""
 
 import datetime as dt
+from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -240,3 +242,88 @@ def test_settings_page_warns_when_journal_mail_is_off(alice, alice_client):
     assert b"journal-mail-off" not in alice_client.get("/journal/settings/").content
     preferences_set(user=alice, enabled=[])
     assert b"journal-mail-off" in alice_client.get("/journal/settings/").content
+
+
+# --- A day already written: the nudge is skipped, and only that one ---------------------------
+
+
+def _berlin(day: dt.date, at: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, at, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("weekdays", "next_day"),
+    [
+        ([0, 1, 3], dt.date(2026, 11, 17)),  # Mon, Tue, Thu: Tuesday, not a week on
+        ([0, 3], dt.date(2026, 11, 19)),  # Mon, Thu: Thursday
+        (list(range(7)), dt.date(2026, 11, 17)),  # every day: tomorrow
+        ([0], dt.date(2026, 11, 23)),  # Mondays only: the next Monday is the next planned day
+    ],
+)
+def test_wrote_today_skips_today_and_the_next_nudge_is_the_next_planned_day(
+    alice, bob, run_pass, weekdays, next_day
+):
+    profile = _settings(alice, weekdays=weekdays, at=dt.time(20, 30))
+    today = _berlin(MONDAY.date(), dt.time(20, 30))
+    assert profile.next_nudge_at == today
+    with time_machine.travel(MONDAY + dt.timedelta(hours=3), tick=False):  # 10:00 in Berlin
+        services.entry_create(author=alice, text="Wrote before the nudge")
+    assert run_pass(today) == 0
+    assert mail.outbox == []
+    profile.refresh_from_db()
+    assert profile.next_nudge_at == _berlin(next_day, dt.time(20, 30))
+    # And that one comes: writing on one day skips that day's nudge only.
+    assert run_pass(profile.next_nudge_at) == 1
+    assert mail.outbox[0].to == [alice.email]
+    row = OutboundEmail.objects.get()
+    assert row.dedupe_key == f"journal:nudge:{alice.pk}:{next_day.isoformat()}"
+
+
+def test_writing_just_after_midnight_is_the_new_day(alice, bob, run_pass):
+    """An entry written at 00:10 local counts for that day, not the day before."""
+    profile = _settings(alice, weekdays=list(range(7)), at=dt.time(20, 30))
+    with time_machine.travel(_berlin(dt.date(2026, 11, 17), dt.time(0, 10)), tick=False):
+        services.entry_create(author=alice, text="Tuesday, just after midnight")
+    assert run_pass(profile.next_nudge_at) == 1  # Monday's nudge is sent
+    profile.refresh_from_db()
+    assert run_pass(profile.next_nudge_at) == 0  # Tuesday's is skipped
+    profile.refresh_from_db()
+    assert profile.next_nudge_at == _berlin(dt.date(2026, 11, 18), dt.time(20, 30))
+
+
+def test_one_partner_writing_never_skips_the_others_nudge(both_ways, run_pass):
+    writer, other = both_ways.actor, both_ways.partner
+    for person in (writer, other):
+        _settings(person, weekdays=[0, 1], at=dt.time(20, 30))
+    with time_machine.travel(MONDAY + dt.timedelta(hours=3), tick=False):
+        services.entry_create(author=writer, text="Only the writer wrote")
+    assert run_pass(_berlin(MONDAY.date(), dt.time(20, 30))) == 1
+    assert [m.to for m in mail.outbox] == [[other.email]]
+    tuesday = _berlin(dt.date(2026, 11, 17), dt.time(20, 30))
+    for person in (writer, other):
+        assert JournalProfile.objects.get(user=person).next_nudge_at == tuesday
+
+
+def test_settings_page_says_a_written_day_is_skipped(alice, alice_client):
+    with time_machine.travel(MONDAY, tick=False):
+        page = unescape(alice_client.get("/journal/settings/").content.decode())
+    assert "We skip the nudge on a day you've already written" in page
+
+
+def test_settings_page_says_todays_nudge_will_be_skipped(both_ways, client_of):
+    writer, other = both_ways.actor, both_ways.partner
+    for person in (writer, other):
+        _settings(person, weekdays=[0, 3], at=dt.time(20, 30))
+    with time_machine.travel(MONDAY + dt.timedelta(hours=3), tick=False):
+        services.entry_create(author=writer, text="Wrote this morning")
+        writer_page = unescape(client_of(writer).get("/journal/settings/").content.decode())
+        other_page = unescape(client_of(other).get("/journal/settings/").content.decode())
+    # Shown in each person's zone (Berlin here); computed from the pinned clock.
+    monday = "Monday 16 November, 20:30"
+    thursday = "Thursday 19 November, 20:30"
+    assert f"Next nudge: {monday}" in writer_page
+    assert "You've already written that day, so we'll skip it." in writer_page
+    assert f"The one after: {thursday}" in writer_page
+    # The partner did not write: their nudge stands.
+    assert f"Next nudge: {monday}" in other_page
+    assert "skip it" not in other_page

@@ -148,11 +148,12 @@ def test_search_too_long_is_a_form_error(alice_client):
     assert "q" in response.context["filters"].errors
 
 
-def test_on_this_day_shows_earlier_years_only(alice, bob, write):
+def test_on_this_day_shows_earlier_years_only(both_ways, write):
+    """The actor's entries of earlier years come back to the partner on the day."""
     for year in (2024, 2025, 2026):
         with time_machine.travel(dt.datetime(year, 6, 1, 12, tzinfo=dt.UTC), tick=False):
-            write(bob, f"June first {year}")
-    got = selectors.on_this_day(user=alice, today=dt.date(2026, 6, 1))
+            write(both_ways.actor, f"June first {year}")
+    got = selectors.on_this_day(user=both_ways.partner, today=dt.date(2026, 6, 1))
     assert [e.text for e in got] == ["June first 2025", "June first 2024"]
 
 
@@ -191,18 +192,24 @@ def test_entry_dated_in_authors_zone(alice, bob):
     assert entry.day == dt.date(2026, 5, 2)
 
 
-def test_new_since_last_visit(alice, bob, alice_client, write):
-    mine = write(alice, "my old one")
-    alice_client.get(URL)  # first visit sets the marker
-    theirs = write(bob, "a new one from Bob")
-    services.entry_appreciate(entry=mine, user=bob, heart=True, reply="Loved it")
-    result = alice_client.get(URL).context["result"]
+def test_new_since_last_visit(both_ways, client_of, write):
+    """What the actor writes and replies is new to the partner, once."""
+    reader = client_of(both_ways.partner)
+    mine = write(both_ways.partner, "my old one")
+    reader.get(URL)  # first visit sets the marker
+    theirs = write(both_ways.actor, "a new one from my partner")
+    services.entry_appreciate(entry=mine, user=both_ways.actor, heart=True, reply="Loved it")
+    result = reader.get(URL).context["result"]
     assert result.new_ids == {theirs.pk}
     assert result.new_appreciation_ids == {Appreciation.objects.get().pk}
     # Seen now: the next visit marks nothing.
-    result = alice_client.get(URL).context["result"]
+    result = reader.get(URL).context["result"]
     assert result.new_ids == set()
     assert result.new_appreciation_ids == set()
+    # The actor's own marker is the actor's: the partner's visit moved nothing for them.
+    assert not JournalProfile.objects.filter(
+        user=both_ways.actor, last_visit_at__isnull=False
+    ).exists()
 
 
 def _count_queries(client, url, params=None):
@@ -242,15 +249,18 @@ def test_dashboard_query_count_constant(alice, bob, alice_client):
     assert _count_queries(alice_client, reverse("home:dashboard")) == small
 
 
-def test_dashboard_selector(alice, bob, write):
-    write(bob, "shared by Bob")
-    write(bob, "first")
-    write(alice, "mine, private", is_private=True)
-    data = selectors.dashboard_journal(space=alice.space, user=alice)
-    assert data["prompt"] == selectors.today_prompt(space=alice.space)
-    assert [e.text for e in data["latest"]] == ["first", "shared by Bob"]
+def test_dashboard_selector(both_ways, write):
+    viewer, writer = both_ways.partner, both_ways.actor
+    write(writer, "shared by my partner")
+    write(writer, "first")
+    write(viewer, "mine, private", is_private=True)
+    write(writer, "theirs, private", is_private=True)
+    data = selectors.dashboard_journal(space=viewer.space, user=viewer)
+    assert data["prompt"] == selectors.today_prompt(space=viewer.space)
+    assert [e.text for e in data["latest"]] == ["first", "shared by my partner"]
     assert data["new_count"] == 2
     assert data["form"].initial["prompt_key"] == data["prompt"].key
+    assert not data["form"]["answer_prompt"].value()  # answering is a choice, unticked
 
 
 def test_lone_partner_sees_the_journal(client, space):

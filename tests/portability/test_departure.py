@@ -87,6 +87,7 @@ def test_leave_page_explains_before_confirming(client, history, frozen):
     assert "your private journal entries (1)" in page
     assert "your letter drafts (1)" in page
     assert "letters sealed for you (1) stay sealed" in page
+    assert f"We will let {history.bob.name} know by e-mail that you left" in page
     assert 'type="password"' in page and 'for="id_password"' in page
 
 

@@ -7,6 +7,7 @@ from django.core import mail
 from django.db import connection, transaction
 
 from apps.accounts.models import Space
+from apps.core.scheduling import due_ids
 from apps.notifications.models import OutboundEmail
 from apps.rituals import services
 from apps.rituals.models import Reminder, ReminderSchedule, Ritual
@@ -79,6 +80,8 @@ def test_due_row_query_uses_the_index(postgres):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE rituals_reminderschedule")
     with transaction.atomic():
-        qs = services.due_rows_query(now=utc(2026, 6, 1), limit=200)
+        qs = due_ids(
+            ReminderSchedule.objects.all(), due="next_remind_at", now=utc(2026, 6, 1), limit=200
+        )
         plan = qs.explain()
     assert "ritual_schedule_due_idx" in plan, plan

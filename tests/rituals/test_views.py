@@ -1,6 +1,8 @@
 """Pages: forms and their errors, space scoping, check-ins, e-mail links, the feed."""
 
 import datetime as dt
+import re
+import zoneinfo
 
 import pytest
 import time_machine
@@ -441,8 +443,13 @@ def test_dashboard_shows_today_and_check_in_buttons(alice_client, alice, bob):
         title="Date night",
     )
     html = alice_client.get(reverse("home:dashboard")).content.decode()
-    assert "Date night" in html and "We did it" in html
+    # 11:00 in Berlin: tonight's 19:30 is listed, and can be answered once it starts.
+    assert "Date night" in html and "We did it" not in html
+    assert "You can check in once it starts." in html
     assert reverse("rituals:list") in html  # the menu link
+    with time_machine.travel(dt.datetime(2026, 3, 6, 18, 31, tzinfo=UTC), tick=False):
+        html = alice_client.get(reverse("home:dashboard")).content.decode()
+    assert "Date night" in html and "We did it" in html
 
 
 def test_no_mail_sent_by_pages(alice_client, alice, bob):
@@ -498,3 +505,85 @@ def test_pages_survive_a_stored_rule_that_cannot_be_evaluated(alice_client, alic
     ritual.refresh_from_db()
     assert ritual.status == "paused"
     assert not CheckIn.objects.exists()
+
+
+# --- Across zones (issue 10, bug 6) ----------------------------------------------------------
+
+ANCHORAGE = zoneinfo.ZoneInfo("America/Anchorage")
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+WEDNESDAY = dt.datetime(2026, 12, 2, 9, 2, tzinfo=UTC)  # 00:02 at home, 10:02 in Berlin
+
+
+@pytest.fixture
+def massage(space, both_ways):
+    """Home in Anchorage, the acting partner in Berlin; every evening at 21:30 home time."""
+    space.time_zone = "America/Anchorage"
+    space.save()
+    both_ways.actor.time_zone = "Europe/Berlin"
+    both_ways.actor.save()
+    both_ways.partner.time_zone = ""
+    both_ways.partner.save()
+    return make_ritual(
+        space,
+        both_ways.partner,
+        now=WEDNESDAY,
+        at=dt.time(21, 30),
+        starts_on=dt.date(2026, 11, 1),
+        title="Massage before bed",
+    )
+
+
+def _detail(client, user, ritual) -> str:
+    with time_machine.travel(WEDNESDAY, tick=False):
+        client.force_login(user)
+        response = client.get(reverse("rituals:detail", args=[ritual.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _heading(html: str, day: str) -> str:
+    block = html[html.index(f'data-testid="occurrence-{day}"') :]
+    return block[block.index("<h3") : block.index("</h3>")]
+
+
+def _next_times(html: str) -> list[str]:
+    block = html[html.index('id="next-heading"') :]
+    block = block[: block.index("</ul>")]
+    return re.findall(r"<li>(.*?)</li>", block)
+
+
+def test_detail_days_and_next_times_agree_in_the_travellers_zone(client, both_ways, massage):
+    html = _detail(client, both_ways.actor, massage)
+    # Wednesday 21:30 at home is Thursday 07:30 in Berlin: heading and list say so alike.
+    wednesday = dt.datetime(2026, 12, 2, 21, 30, tzinfo=ANCHORAGE)
+    local = wednesday.astimezone(BERLIN)
+    heading = _heading(html, "2026-12-02")
+    assert f"{local:%A %-d %B, %H:%M} (home time: {wednesday:%A %-d %B, %H:%M})" in heading
+    block = html[html.index('data-testid="occurrence-2026-12-02"') :]
+    block = block[: block.index('data-testid="occurrence-2026-12-01"')]
+    assert "You can check in once it starts." in block and "We did it" not in block
+    first = _next_times(html)[0]
+    assert first == f"{local:%a %-d %b, %H:%M} (home time: {wednesday:%a %-d %b, %H:%M})"
+    # The rule itself is stated in home time, and labelled so.
+    assert "Every day at 21:30 home time (America/Anchorage)" in html
+
+
+def test_detail_for_the_partner_at_home_is_home_time_only(client, both_ways, massage):
+    html = _detail(client, both_ways.partner, massage)
+    heading = _heading(html, "2026-12-02")
+    assert "Wednesday 2 December, 21:30" in heading
+    assert "home time:" not in heading
+    assert _next_times(html)[:2] == ["Wed 2 Dec, 21:30", "Thu 3 Dec, 21:30"]
+
+
+def test_list_shows_the_next_time_in_the_viewers_zone(client, both_ways, massage):
+    wednesday = dt.datetime(2026, 12, 2, 21, 30, tzinfo=ANCHORAGE)
+    local = wednesday.astimezone(BERLIN)
+    for user, expected in (
+        (both_ways.actor, f"{local:%a %-d %b, %H:%M} (home time: {wednesday:%a %-d %b, %H:%M})"),
+        (both_ways.partner, f"{wednesday:%a %-d %b, %H:%M}"),
+    ):
+        with time_machine.travel(WEDNESDAY, tick=False):
+            client.force_login(user)
+            html = client.get(reverse("rituals:list")).content.decode()
+        assert f"next: {expected}" in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 from django.core import mail
@@ -43,7 +44,8 @@ def test_opted_in_partner_gets_one_reminder_with_a_count(
         assert services.nudges_send_due(now=row.next_nudge_at) == 1
         assert services.nudges_send_due(now=row.next_nudge_at + dt.timedelta(hours=1)) == 0
     [message] = [m for m in mail.outbox if m.to == [bob.email]]
-    assert message.subject == "21 days until your letters open"
+    assert message.subject == "Your letters open in 21 days"
+    assert "The vault opens in 21 days, on Sun 14 Feb 2027 at 00:00." in message.body
     assert "Alice has sealed 2 letters for you so far." in message.body
     assert "Nudge" not in message.body + message.alternatives[0][0]
     assert reverse("vault:write") in message.body
@@ -76,3 +78,38 @@ def test_anniversary_moved_later_postpones_the_reminder(couple, alice, bob):
     row.refresh_from_db()
     assert row.next_nudge_at == local("Europe/Berlin", 2027, 5, 1) - services.NUDGE_LEAD
     assert services.nudges_send_due(now=row.next_nudge_at) == 1
+
+
+def test_a_late_reminder_counts_minutes_in_each_partners_zone(
+    space, both_ways, seal, django_capture_on_commit_callbacks
+):
+    """Issue 10, bug 6: 35 minutes before opening the e-mail said "1 day from now"."""
+    home = "America/Anchorage"
+    space.time_zone = home
+    space.anniversary = dt.date(2015, 12, 3)
+    space.save()
+    traveller, homebody = both_ways.actor, both_ways.partner
+    traveller.time_zone = "Europe/Berlin"
+    traveller.save()
+    homebody.time_zone = ""
+    homebody.save()
+    seal(homebody, now=local(home, 2026, 3, 1, 12))
+    opens = local(home, 2026, 12, 3, 0, 0)  # 10:00 in Berlin
+    now = opens - dt.timedelta(minutes=35)
+    for user in (traveller, homebody):
+        services.nudge_set(user=user, enabled=True, now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.nudges_send_due(now=now) == 2
+    berlin = opens.astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))
+    expected = {
+        traveller.email: f"{berlin:%a %-d %b %Y at %H:%M} (home time: {opens:%H:%M})",
+        homebody.email: f"{opens:%a %-d %b %Y at %H:%M}",
+    }
+    for message in mail.outbox:
+        [to] = message.to
+        assert message.subject == "Your letters open in 35 minutes"
+        line = f"The vault opens in 35 minutes, on {expected[to]}."
+        assert line in message.body
+        assert line in message.alternatives[0][0].replace("<strong>", "").replace("</strong>", "")
+        assert "1 day" not in message.body
+    assert {m.to[0] for m in mail.outbox} == set(expected)

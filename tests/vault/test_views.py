@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zoneinfo
 
 import pytest
 import time_machine
@@ -310,7 +311,7 @@ def test_dashboard_counts_days_and_letters(couple, alice, bob, seal):
     services.letter_create(author=bob, title="t", body="b")
     now = local("Europe/Berlin", 2027, 2, 4, 12)
     data = dashboard_vault(space=couple, user=bob, now=now)
-    assert data["days_until"] == 10
+    assert data["countdown"] == "in 10 days"
     assert data["next_opening"] == dt.date(2027, 2, 14)
     assert (data["waiting"], data["sealed"], data["drafts"]) == (1, 0, 1)
     today = dashboard_vault(space=couple, user=bob, now=OPENING + dt.timedelta(hours=1))
@@ -326,11 +327,20 @@ def test_dashboard_counts_to_the_day_letters_open_not_the_current_anniversary(
     december = local("Europe/Berlin", 2026, 12, 20, 12)
     with django_assert_num_queries(1):
         data = dashboard_vault(space=couple, user=bob, now=december)
-    assert data["next_opening"] == dt.date(2027, 2, 14) and data["days_until"] == 56
+    assert data["next_opening"] == dt.date(2027, 2, 14) and data["countdown"] == "in 56 days"
     assert data["letters_then"] and not data["is_today"]
     with time_machine.travel(december, tick=False):
         page = text(login(bob).get(reverse("home:dashboard")))
-    assert "56</strong> days until the vault opens on 14 February 2027" in page
+    assert "The vault opens <strong>in 56 days</strong>, on Sun 14 Feb 2027 at 00:00." in page
+
+
+def test_dashboard_on_the_anniversary_without_letters_says_so(couple, alice, bob, login):
+    now = OPENING + dt.timedelta(hours=9)
+    data = dashboard_vault(space=couple, user=bob, now=now)
+    assert data["anniversary_today"] and not data["is_today"] and not data["letters_then"]
+    with time_machine.travel(now, tick=False):
+        page = text(login(bob).get(reverse("home:dashboard")))
+    assert "Today is your anniversary." in page
 
 
 def test_dashboard_skips_anniversaries_without_letters(couple, alice, bob, seal):
@@ -343,11 +353,11 @@ def test_dashboard_without_sealed_letters_invites_to_write(couple, alice, bob, l
     services.letter_create(author=bob, title="t", body="b")  # a draft does not open
     now = local("Europe/Berlin", 2027, 2, 4, 12)
     data = dashboard_vault(space=couple, user=bob, now=now)
-    assert data["next_opening"] == dt.date(2027, 2, 14) and data["days_until"] == 10
+    assert data["next_opening"] == dt.date(2027, 2, 14) and data["countdown"] == "in 10 days"
     assert not data["letters_then"]
     with time_machine.travel(now, tick=False):
         page = text(login(bob).get(reverse("home:dashboard")))
-    assert "10</strong> days until your anniversary on 14 February 2027" in page
+    assert "Your anniversary is <strong>in 10 days</strong>: the vault opens on Sun 14 Feb" in page
     assert reverse("vault:write") in page
 
 
@@ -355,7 +365,7 @@ def test_dashboard_page_shows_the_vault_counter(couple, alice, login, seal):
     seal(alice, title="Dash title", body="Dash body", now=SEALING)
     with time_machine.travel(local("Europe/Berlin", 2027, 2, 4, 12), tick=False):
         page = text(login(alice).get(reverse("home:dashboard")))
-    assert "10</strong> days until the vault opens on 14 February 2027" in page
+    assert "The vault opens <strong>in 10 days</strong>, on Sun 14 Feb 2027 at 00:00." in page
     assert "Dash" not in page
 
 
@@ -422,3 +432,83 @@ def test_dashboard_selector_is_one_query(couple, alice, bob, seal, django_assert
     seal(alice, now=SEALING)
     with django_assert_num_queries(1):
         dashboard_vault(space=couple, user=bob, now=SEALING)
+
+
+# --- Across zones (issue 10, bug 6) ----------------------------------------------------------
+
+HOME = "America/Anchorage"
+# Opening day 3 December 2026: midnight at home is 09:00Z, 10:00 in Berlin.
+OPENS = local(HOME, 2026, 12, 3, 0, 0)
+
+
+@pytest.fixture
+def apart(space, both_ways, seal):
+    """Home in Anchorage, anniversary 3 December; the acting partner in Berlin, the other at
+    home, who has sealed a letter for her that opens on 3 December 2026."""
+    space.time_zone = HOME
+    space.anniversary = dt.date(2015, 12, 3)
+    space.save()
+    traveller, homebody = both_ways.actor, both_ways.partner
+    traveller.time_zone = "Europe/Berlin"
+    traveller.save()
+    homebody.time_zone = ""
+    homebody.save()
+    letter = seal(homebody, now=local(HOME, 2026, 3, 1, 12))
+    assert letter.opens_at == OPENS
+    return traveller, homebody
+
+
+def _opening_texts() -> tuple[str, str]:
+    """What each sees of the opening instant: Berlin with home time beside, home alone."""
+    berlin = OPENS.astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))
+    return (
+        f"{berlin:%a %-d %b %Y at %H:%M} (home time: {OPENS:%H:%M})",
+        f"{OPENS:%a %-d %b %Y at %H:%M}",
+    )
+
+
+COUNTDOWNS = [
+    (dt.datetime(2026, 11, 21, 9, 2, tzinfo=dt.UTC), "in 12 days"),
+    (dt.datetime(2026, 12, 2, 9, 2, tzinfo=dt.UTC), "tomorrow"),  # Wednesday, 00:02 at home
+    (OPENS - dt.timedelta(hours=5), "in 5 hours"),
+    (OPENS - dt.timedelta(minutes=35), "in 35 minutes"),
+]
+
+
+@pytest.mark.parametrize(("now", "expected"), COUNTDOWNS)
+def test_vault_card_counts_to_the_instant_in_each_zone(client, apart, now, expected):
+    traveller, homebody = apart
+    for user, when in zip((traveller, homebody), _opening_texts(), strict=True):
+        with time_machine.travel(now, tick=False):
+            client.force_login(user)
+            page = text(client.get(reverse("home:dashboard")))
+        assert f"The vault opens <strong>{expected}</strong>, on {when}." in page, user
+        assert "1 day until" not in page
+
+
+@pytest.mark.parametrize(("now", "expected"), COUNTDOWNS)
+def test_vault_page_counts_to_the_instant_in_each_zone(client, apart, now, expected):
+    traveller, homebody = apart
+    for user, when in zip((traveller, homebody), _opening_texts(), strict=True):
+        with time_machine.travel(now, tick=False):
+            client.force_login(user)
+            page = text(client.get(reverse("vault:home")))
+        assert f"The vault next opens <strong>{expected}</strong>, on {when}." in page, user
+
+
+def test_vault_card_selector_words_the_countdown_for_the_viewer(apart, django_assert_num_queries):
+    traveller, homebody = apart
+    traveller.refresh_from_db()  # no cached space: the selector must not fetch it
+    now, space = OPENS - dt.timedelta(minutes=35), homebody.space
+    with django_assert_num_queries(1):
+        data = dashboard_vault(space=space, user=traveller, now=now)
+    assert data["countdown"] == "in 35 minutes"
+    assert data["opens_at"] == OPENS and data["next_opening"] == dt.date(2026, 12, 3)
+    assert data["when"] == _opening_texts()[0]
+
+
+def test_vault_page_on_opening_day_says_so(couple, alice, bob, login, seal):
+    seal(alice, now=SEALING)
+    with time_machine.travel(OPENING + dt.timedelta(hours=1), tick=False):
+        page = text(login(bob).get(reverse("vault:home")))
+    assert "Today is opening day." in page and "next opens" not in page
