@@ -7,8 +7,10 @@ clearing a default or per-ritual reminder choice; unsubscribing from reminders (
 unsubscribe link's category opt-out) and subscribing again (the settings page); changing
 a personal or the space's time zone (through the real services, so the real hooks run);
 changing the anniversary; leaving the space; checking in (the ritual page's form or the
-e-mail's link); and moving the pinned clock on with scheduler passes, some of them after
-a break longer than the grace period.
+e-mail's link); and moving the pinned clock on: with a pass (a few minutes on, to just
+after the next reminder or past the grace period's edge, or hours on in one jump), or with
+no pass at all (the scheduler is down) so that partners act while reminders wait. Every
+run starts with one ritual, made by the founder.
 
 The model (``tests/rituals/model.py``) recomputes everything with ``dateutil`` and
 ``zoneinfo`` only. After every step these are checked:
@@ -37,18 +39,22 @@ The model (``tests/rituals/model.py``) recomputes everything with ``dateutil`` a
      unsubscribed from reminders when it was queued (the Reminder row is still written)
      or has left the space since (leaving skips their queued e-mails);
    - *missed*: a ``Reminder`` row with status missed (the pass came later than the grace
-     period), and no e-mail;
+     period), and no e-mail (the only e-mail with that key can be a skipped one queued in
+     an earlier membership of a partner who left and came back);
    - *skipped*: no ``Reminder`` and no e-mail, because before any pass reached it the
      ritual was paused or archived, the member turned reminders off, left, or an edit
-     took the occurrence away (the model names the reason).
+     took the occurrence away (the model names the reason). If the row comes back to it
+     before it starts (resumed at once), it is sent after all and counts as sent only.
 
    Never none: right after every pass no live row is due any more. Never two: the
    database's ``Reminder`` rows are exactly the model's sent and missed ones, no more.
    When a member leaves, their reminder log is deleted with them (personal data, see
    apps/portability/README.md), so what they were owed is settled at that step.
 
-3. **Outbox dedupe.** No two ``OutboundEmail`` rows share a dedupe key, the reminder
-   e-mails are exactly the model's, and a pass run twice at one instant adds nothing.
+3. **Outbox dedupe.** No two ``OutboundEmail`` rows share a dedupe key; the reminder
+   e-mails and the "moved" notices (whoever was reminded of an occurrence still ahead that
+   an edit moved or removed gets one per new time) are exactly the model's, with the
+   model's status; and a pass run twice at one instant adds nothing.
 
 4. **Check-ins.** A check-in for an occurrence opens at the occurrence's start instant:
    before it (or on a day the ritual does not happen) it is refused with a
@@ -182,10 +188,12 @@ class TwoPartners(RuleBasedStateMachine):
         self.invitations: list[dt.datetime] = []
 
     def teardown(self):
-        transaction.set_rollback(True)
-        self._atomic.__exit__(None, None, None)
-        if self._clock is not None:
-            self._clock.stop()
+        try:
+            transaction.set_rollback(True)
+            self._atomic.__exit__(None, None, None)
+        finally:
+            if self._clock is not None:
+                self._clock.stop()
 
     # --- helpers ----------------------------------------------------------------------
 
