@@ -126,11 +126,23 @@ def next_for_new_row(
     return None
 
 
-def next_from_day(ritual: RitualModel, *, pref, space_zone: str, zone: str, since: dt.date):
+def next_from_day(
+    ritual: RitualModel,
+    *,
+    pref,
+    space_zone: str,
+    zone: str,
+    since: dt.date,
+    floor: dt.datetime | None = None,
+):
     """A live row recomputed, or the pass moving on: the first occurrence on or after
-    ``since``, however late (its instant may be in the past)."""
+    ``since`` that began after ``floor`` (the instant the row started counting), however
+    late (its instant may be in the past), but never due before ``floor``."""
     if ritual.status != "active" or pref[0] == "off":
         return None
     for day, at in ritual.occurrences(since, space_zone):
-        return day, remind_instant(pref, at, zone)
+        if floor is not None and at < floor:
+            continue  # it began before the row started counting: never owed
+        when = remind_instant(pref, at, zone)
+        return day, (max(when, floor) if floor is not None else when)
     return None

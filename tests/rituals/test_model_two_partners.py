@@ -181,6 +181,8 @@ class TwoPartners(RuleBasedStateMachine):
         self.ritual_pref: dict[tuple[str, int], tuple[str, int]] = {}
         # (ritual, name) -> (day, instant) of a live row, or None (parked / none owed).
         self.rows: dict[tuple[int, str], tuple[dt.date, dt.datetime] | None] = {}
+        # When each live row started counting (its reminders are never due before).
+        self.since: dict[tuple[int, str], dt.datetime] = {}
         self.recorded: dict[tuple[int, str, dt.date], str] = {}
         self.skipped: dict[tuple[int, str, dt.date], str] = {}
         self.outbox: dict[str, str] = {}
@@ -236,11 +238,14 @@ class TwoPartners(RuleBasedStateMachine):
                 "zone": self.zone(name),
             }
             if old is not None:
-                new = next_from_day(ritual, since=old[0], **kwargs)
+                new = next_from_day(
+                    ritual, since=old[0], floor=self.since.get((pk, name)), **kwargs
+                )
             else:
                 new = next_for_new_row(
                     ritual, now=self.now, after_day=self.last_recorded(pk, name), **kwargs
                 )
+                self.since[(pk, name)] = self.now
             if old is not None and old[1] <= self.now and (new is None or new[0] != old[0]):
                 key = (pk, name, old[0])
                 if key not in self.recorded:
@@ -275,6 +280,7 @@ class TwoPartners(RuleBasedStateMachine):
                     space_zone=self.space_zone,
                     zone=self.zone(name),
                     since=day + dt.timedelta(days=1),
+                    floor=self.since.get((pk, name)),
                 )
             self.rows[(pk, name)] = row
 
