@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.core.tz import local_today
 
-from .models import CheckIn, ReminderPreference, Ritual
+from .models import DEFAULT_MINUTES, MAX_LEAD_MINUTES, CheckIn, ReminderPreference, Ritual
 from .recurrence import FREQUENCIES, ORDINALS, WEEKDAYS, rrule_from_answers, rrule_validate
 
 # How far from today a start date may lie: dateutil walks a monthly or yearly rule from
@@ -185,8 +185,8 @@ class ReminderPreferenceForm(forms.Form):
     minutes_before = forms.IntegerField(
         label="Minutes before (for “some minutes before”)",
         min_value=0,
-        max_value=7 * 24 * 60,
-        initial=30,
+        max_value=MAX_LEAD_MINUTES,
+        initial=DEFAULT_MINUTES,
         required=False,
     )
 
@@ -201,7 +201,7 @@ class ReminderPreferenceForm(forms.Form):
 
     def clean_minutes_before(self):
         value = self.cleaned_data.get("minutes_before")
-        return 30 if value is None else value
+        return DEFAULT_MINUTES if value is None else value
 
 
 class CheckInForm(forms.Form):
