@@ -10,7 +10,8 @@ from icalendar import Alarm, Calendar, Event, vRecur
 
 from apps.core.tz import get_zone, local_to_utc
 
-from .models import Pref, Prefs, Ritual
+from .models import Ritual
+from .reminding import Pref, Prefs
 
 
 def _alarm_trigger(ritual: Ritual, user, pref: Pref, *, now: dt.datetime):

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from apps.core.tz import local_today
 
-from .models import DEFAULT_MINUTES, MAX_LEAD_MINUTES, CheckIn, ReminderPreference, Ritual
+from .models import CheckIn, ReminderPreference, Ritual
 from .recurrence import FREQUENCIES, ORDINALS, WEEKDAYS, rrule_from_answers, rrule_validate
+from .reminding import DEFAULT_MINUTES, MAX_LEAD_MINUTES
 
 # How far from today a start date may lie: dateutil walks a monthly or yearly rule from
 # its start on every question, so a start in year 1 costs thousands of steps each time.

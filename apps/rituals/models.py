@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from itertools import islice
 from typing import NamedTuple
 
@@ -17,6 +16,7 @@ from apps.core.models import TimeStampedModel
 from apps.core.tz import get_zone, local_to_utc
 
 from .recurrence import rule_near
+from .reminding import DEFAULT_MINUTES, MAX_LEAD_MINUTES, Pref, Prefs, ReminderKind
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +25,6 @@ logger = logging.getLogger(__name__)
 MAX_STEPS = 50_000
 # Occurrences looked at when searching for the next reminder before giving up.
 SEARCH_LIMIT = 400
-# The longest lead a reminder may have ("some minutes before"): a week.
-MAX_LEAD_MINUTES = 7 * 24 * 60
-# Without a choice of their own, a partner is reminded this long before.
-DEFAULT_MINUTES = 30
-# "The morning of": this wall-clock time in the partner's own zone.
-MORNING = dt.time(8, 0)
 
 
 class Occurrence(NamedTuple):
@@ -198,7 +192,7 @@ class Ritual(TimeStampedModel):
           recorded). If its reminder instant has already passed it is due at once: a ritual
           made at noon for tonight still reminds both partners of tonight.
         """
-        if not self.is_active or pref.kind == ReminderPreference.Kind.OFF:
+        if not self.is_active or pref.kind == ReminderKind.OFF:
             return None, None
         if user.space_id != self.space_id:
             return None, None
@@ -220,44 +214,6 @@ class Ritual(TimeStampedModel):
         return None, None
 
 
-@dataclass(frozen=True)
-class Pref:
-    """The reminder choice that applies to one partner and one ritual."""
-
-    kind: str
-    minutes: int
-
-    def remind_at(self, occurrence_at: dt.datetime, zone: str) -> dt.datetime | None:
-        """The instant to remind a partner in ``zone`` of an occurrence; None when off.
-        The e-mail's rule, and the calendar feed's alarm (so the phone and the e-mail agree)."""
-        kind = self.kind
-        if kind == ReminderPreference.Kind.OFF:
-            return None
-        if kind == ReminderPreference.Kind.BEFORE:
-            return occurrence_at - dt.timedelta(minutes=self.minutes)
-        if kind == ReminderPreference.Kind.MORNING:
-            day = occurrence_at.astimezone(get_zone(zone)).date()
-            return min(local_to_utc(day, MORNING, zone), occurrence_at)
-        return occurrence_at
-
-
-class Prefs:
-    """Which reminder choice applies, for the partners and rituals it was loaded for: the
-    ritual's own override, else the partner's default, else ``DEFAULT_MINUTES`` before."""
-
-    def __init__(self, rows: Iterable[tuple]) -> None:
-        self._by_key = {
-            (user_id, ritual_id): Pref(kind, minutes) for user_id, ritual_id, kind, minutes in rows
-        }
-
-    def get(self, user_id: int, ritual_id: int | None) -> Pref:
-        return (
-            self._by_key.get((user_id, ritual_id))
-            or self._by_key.get((user_id, None))
-            or Pref(ReminderPreference.Kind.BEFORE, DEFAULT_MINUTES)
-        )
-
-
 class ReminderPreferenceQuerySet(models.QuerySet):
     def effective(self, *, user_ids: Iterable[int], ritual_ids: Iterable[int]) -> Prefs:
         """The choices that apply to these partners for these rituals, in one query."""
@@ -272,11 +228,7 @@ class ReminderPreferenceQuerySet(models.QuerySet):
 class ReminderPreference(TimeStampedModel):
     """When a partner wants to hear about a ritual. ``ritual`` null = their default."""
 
-    class Kind(models.TextChoices):
-        AT_TIME = "at_time", "At the time"
-        BEFORE = "before", "Some minutes before"
-        MORNING = "morning", "The morning of the day"
-        OFF = "off", "No reminder"
+    Kind = ReminderKind
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ritual_reminder_prefs"

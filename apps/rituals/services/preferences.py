@@ -12,7 +12,8 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import DEFAULT_MINUTES, MAX_LEAD_MINUTES, Pref, ReminderPreference, Ritual
+from ..models import ReminderPreference, Ritual
+from ..reminding import DEFAULT_MINUTES, MAX_LEAD_MINUTES, Pref
 from .errors import RitualError
 from .schedules import schedules_sync, schedules_sync_user
 
