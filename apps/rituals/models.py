@@ -180,13 +180,17 @@ class Ritual(TimeStampedModel):
         now: dt.datetime,
         since_day: dt.date | None = None,
         after_day: dt.date | None = None,
+        floor: dt.datetime | None = None,
     ) -> tuple[dt.date | None, dt.datetime | None]:
         """(occurrence day, remind instant) of the next reminder owed to ``user``, or (None, None).
 
         - With ``since_day`` (the schedule was already counting from that day, and a change
           of time, zone or preference asks again): the first occurrence on or after it,
-          however late. The pass then sends it when it is at most the grace period late and
-          records it as missed otherwise, so a change never drops a reminder silently.
+          however late, among those that began after ``floor`` (the instant the row started
+          counting; earlier ones were never owed) and never due before it.
+          The pass then sends it when it is at most the grace period late and records it as
+          missed otherwise, so a change never drops a reminder silently, and never turns a
+          reminder that was due at once into a missed one.
         - Without (a new ritual, a resume, a partner who joins, reminders turned on): the
           first occurrence that has not started yet, after ``after_day`` (the last one
           recorded). If its reminder instant has already passed it is due at once: a ritual
@@ -203,13 +207,17 @@ class Ritual(TimeStampedModel):
         for i, occ in enumerate(self.occurrences_iter(start)):
             if i >= SEARCH_LIMIT:
                 break
-            if (since_day is not None and occ.day < since_day) or (
-                after_day is not None and occ.day <= after_day
+            if (
+                (since_day is not None and occ.day < since_day)
+                or (after_day is not None and occ.day <= after_day)
+                or (floor is not None and occ.at < floor)  # began before the row counted
             ):
                 continue
             when = pref.remind_at(occ.at, user.zone)
             if since_day is None:
                 when = max(when, now)
+            elif floor is not None:
+                when = max(when, floor)
             return occ.day, when
         return None, None
 
@@ -271,6 +279,10 @@ class ReminderSchedule(models.Model):
     next_occurrence = models.DateField(null=True, blank=True)
     # "space zone|user zone" the row was computed with; a change means recompute.
     zones = models.CharField(max_length=140, blank=True)
+    # When this row started counting (a new ritual, a resume, a partner who joined): no
+    # reminder of it is due earlier, so one whose instant fell before is due at once,
+    # never "missed" for a lateness nobody caused. Null on rows from before the field.
+    counting_since = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -126,8 +126,8 @@ def test_an_address_subscribed_before_hashing_still_works_after_the_migration(sp
     from django.db.migrations.executor import MigrationExecutor
 
     make_ritual(space, alice, now=NOW, title="Evening talk")
-    before = [("rituals", "0001_initial")]
-    after = [("rituals", "0002_calendarfeed_token_hash")]
+    before = [("rituals", "0002_schedule_counting_since")]
+    after = [("rituals", "0003_calendarfeed_token_hash")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     try:

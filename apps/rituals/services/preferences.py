@@ -38,7 +38,7 @@ def reminder_preference_set(
     now: dt.datetime | None = None,
 ) -> ReminderPreference | None:
     """Set a partner's default (``ritual`` None) or one ritual's override; ``kind`` "" clears
-    the override. Recomputes the schedules the choice can change."""
+    the override. Recomputes that partner's schedules (only theirs)."""
     now = now or timezone.now()
     if kind and kind not in ReminderPreference.Kind.values:
         raise RitualError("Choose when to be reminded.")
@@ -55,7 +55,7 @@ def reminder_preference_set(
                 user=user, ritual=ritual, defaults={"kind": kind, "minutes_before": minutes_before}
             )
         if ritual is not None:
-            schedules_sync(ritual=ritual, now=now)
+            schedules_sync(ritual=ritual, now=now, members=[user])
         else:
             schedules_sync_user(user=user, now=now)
     return pref

@@ -58,6 +58,7 @@ _CLAIM_FIELDS = (
     "next_remind_at",
     "next_occurrence",
     "zones",
+    "counting_since",
     "updated_at",
     *(
         f"ritual__{name}"
@@ -131,12 +132,20 @@ def _handle_batch(rows: list[ReminderSchedule], *, now: dt.datetime) -> None:
                 # from the day it counted from, so a reminder that the change moved into
                 # the past is still sent or recorded as missed — never dropped.
                 day, when = ritual.next_reminder(
-                    user=user, pref=pref, now=now, since_day=row.next_occurrence
+                    user=user,
+                    pref=pref,
+                    now=now,
+                    since_day=row.next_occurrence,
+                    floor=row.counting_since,
                 )
                 row.next_occurrence, row.next_remind_at, row.zones = day, when, zones
                 continue
             day, when = ritual.next_reminder(
-                user=user, pref=pref, now=now, since_day=occ.day + dt.timedelta(days=1)
+                user=user,
+                pref=pref,
+                now=now,
+                since_day=occ.day + dt.timedelta(days=1),
+                floor=row.counting_since,
             )
         except _UNEVALUABLE:
             # One ritual whose schedule cannot be worked out must not stop everyone's

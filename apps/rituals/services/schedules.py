@@ -52,13 +52,14 @@ def schedules_sync(*, ritual: Ritual, now: dt.datetime | None = None, members=No
         )
         for member in members:
             row = rows.get(member.pk)
-            since = row.next_occurrence if row and row.next_remind_at else None
+            live = row is not None and row.next_remind_at is not None
             day, when = ritual.next_reminder(
                 user=member,
                 pref=prefs.get(member.pk, ritual.pk),
                 now=now,
-                since_day=since,
+                since_day=row.next_occurrence if live else None,
                 after_day=last.get(member.pk),
+                floor=row.counting_since if live else None,
             )
             ReminderSchedule.objects.update_or_create(
                 ritual=ritual,
@@ -67,6 +68,7 @@ def schedules_sync(*, ritual: Ritual, now: dt.datetime | None = None, members=No
                     "next_remind_at": when,
                     "next_occurrence": day,
                     "zones": schedule_zones(ritual, member),
+                    "counting_since": (row.counting_since if live else now) if when else None,
                 },
             )
         ReminderSchedule.objects.filter(ritual=ritual).exclude(user_id__in=current_ids).update(

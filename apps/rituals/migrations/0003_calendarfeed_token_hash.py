@@ -23,7 +23,7 @@ def forget_feeds(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rituals", "0001_initial"),
+        ("rituals", "0002_schedule_counting_since"),
     ]
 
     operations = [
