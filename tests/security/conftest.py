@@ -162,7 +162,7 @@ def build_space(*, label: str, anniversary: dt.date, seal_years_later: int) -> S
         status=Reminder.Status.SENT,
         due_at=now - dt.timedelta(days=3),
     )
-    feed_token = ritual_services.calendar_feed_token(user=first)
+    feed_token = ritual_services.calendar_feed_reset(user=first)
 
     entry = journal_services.entry_create(author=first, text=f"{label}: thanks for the soup")
     private_entry = journal_services.entry_create(

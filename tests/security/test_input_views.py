@@ -107,7 +107,7 @@ ENDPOINTS = {
     "rituals:calendar": Endpoint(  # a POST resets the feed address
         "first",
         _no_args,
-        done=lambda w: ritual_services.calendar_feed_token(user=w.one.first) != w.one.feed_token,
+        done=lambda w: ritual_services.calendar_feed_find(w.one.feed_token) is None,
         examples=5,
     ),
     "rituals:email_check_in": Endpoint(
