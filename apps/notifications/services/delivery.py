@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -106,10 +107,26 @@ def message_id(row: OutboundEmail) -> str:
     return f"<keepsake.{row.pk}.{int(row.created_at.timestamp() * 1_000_000)}@{host}>"
 
 
+class _Message(EmailMultiAlternatives):
+    """A message whose MIME boundary is chosen up front, one not in its body: left to
+    itself the email package compiles a fresh regex per message to find one, which
+    was a tenth of delivery's time."""
+
+    def message(self, *args, **kwargs):
+        mime = super().message(*args, **kwargs)
+        if mime.is_multipart():
+            parts = (self.body, *(content for content, _ in self.alternatives))
+            boundary = f"=====ks-{secrets.token_hex(12)}====="
+            while any(boundary in part for part in parts):
+                boundary = f"=====ks-{secrets.token_hex(12)}====="
+            mime.set_boundary(boundary)
+        return mime
+
+
 def message_for(row: OutboundEmail) -> EmailMultiAlternatives:
     """The message a row stands for, its body rendered now if the row keeps a context."""
     text, html = row.body()
-    message = EmailMultiAlternatives(
+    message = _Message(
         subject=row.subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
