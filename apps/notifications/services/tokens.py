@@ -52,7 +52,7 @@ class BatchSigner:
     (the same tokens as ever). Remove it once rituals calls ``signing`` itself."""
 
     def __init__(self, *, salt: str) -> None:
-        self.salt = salt
+        self.signer = signing.TimestampSigner(salt=salt)
 
     def dumps(self, obj) -> str:
-        return signing.dumps(obj, salt=self.salt, compress=True)
+        return self.signer.sign_object(obj, compress=True)
