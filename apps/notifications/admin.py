@@ -16,8 +16,22 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "category", "template")
     search_fields = ("to_email", "dedupe_key")
-    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+    # The parts as the row would send them: rendered from its context on demand, or as
+    # stored. A sent account e-mail shows none (its links were secrets, cleared on send).
+    readonly_fields = [
+        *(f.name for f in OutboundEmail._meta.fields if not f.name.startswith("stored_")),
+        "text_part",
+        "html_part",
+    ]
     ordering = ("-created_at",)
+
+    @admin.display(description="Text part")
+    def text_part(self, obj):
+        return obj.body_text
+
+    @admin.display(description="HTML part")
+    def html_part(self, obj):
+        return obj.body_html
 
     @admin.display(description="Last error", ordering="last_error")
     def error(self, obj):

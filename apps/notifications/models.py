@@ -32,7 +32,15 @@ class EmailOptOut(models.Model):
 
 
 class OutboundEmail(models.Model):
-    """One e-mail on its way out. The dedupe key makes queueing idempotent."""
+    """One e-mail on its way out. The dedupe key makes queueing idempotent.
+
+    A row holds its body in one of two ways. Most rows keep ``template`` and a JSON
+    ``context`` and are rendered when delivered (and whenever someone looks), so the
+    reminder pass only inserts rows. A row whose ``context`` is NULL keeps its rendered
+    parts and is sent as it is: a message someone else rendered (allauth's), a one-off
+    e-mail whose context held model instances, and every row queued before 0002.
+    ``body_text`` and ``body_html`` read either way.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -51,9 +59,12 @@ class OutboundEmail(models.Model):
     to_email = models.EmailField(max_length=254)
     category = models.CharField(max_length=20, choices=Category.choices)
     template = models.CharField(max_length=100)
+    context = models.JSONField(null=True, blank=True, default=None)
+    # Rendered when queued either way: short, and what lists and the settings page show.
     subject = models.CharField(max_length=255)
-    body_text = models.TextField()
-    body_html = models.TextField(blank=True)
+    # The rendered parts of a row without a context (the columns kept their names).
+    stored_text = models.TextField("text part", db_column="body_text", blank=True)
+    stored_html = models.TextField("HTML part", db_column="body_html", blank=True)
     headers = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -75,3 +86,28 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} to {self.to_email} ({self.status})"
+
+    def body(self) -> tuple[str, str]:
+        """(text part, HTML part): rendered from the context, or as stored."""
+        if self.context is None:
+            return self.stored_text, self.stored_html
+        # Imported here: the services import this module.
+        from .services.rendering import body_render
+
+        return body_render(self.template, self.context)
+
+    @property
+    def body_text(self) -> str:
+        return self.body()[0]
+
+    @body_text.setter
+    def body_text(self, value: str) -> None:
+        self.stored_text = value
+
+    @property
+    def body_html(self) -> str:
+        return self.body()[1]
+
+    @body_html.setter
+    def body_html(self, value: str) -> None:
+        self.stored_html = value

@@ -79,11 +79,11 @@ def test_a_retry_waits_exactly_its_backoff(alice, smtp_server):
 
 def test_the_backoff_doubles_up_to_its_ceiling(settings):
     settings.OUTBOX_BACKOFF_SECONDS = 675  # 675 s x 2**5 is exactly the six-hour ceiling
-    assert services._backoff(1) == dt.timedelta(seconds=675)
-    assert services._backoff(2) == dt.timedelta(seconds=1350)
-    assert services._backoff(5) == dt.timedelta(seconds=675 * 16)
-    assert services._backoff(6) == services.MAX_BACKOFF == dt.timedelta(hours=6)
-    assert services._backoff(7) == services.MAX_BACKOFF
+    assert services.backoff(1) == dt.timedelta(seconds=675)
+    assert services.backoff(2) == dt.timedelta(seconds=1350)
+    assert services.backoff(5) == dt.timedelta(seconds=675 * 16)
+    assert services.backoff(6) == services.MAX_BACKOFF == dt.timedelta(hours=6)
+    assert services.backoff(7) == services.MAX_BACKOFF
 
 
 # --- Given up: the attempt that reaches OUTBOX_MAX_ATTEMPTS is the last --------------------
@@ -109,7 +109,7 @@ def test_a_row_is_given_up_at_its_last_attempt(alice, smtp_server, attempts_befo
     assert row.status == status
     assert "451" in row.last_error
     if status == OutboundEmail.Status.PENDING:
-        assert row.next_attempt_at == T0 + services._backoff(row.attempts)
+        assert row.next_attempt_at == T0 + services.backoff(row.attempts)
         assert services.failed_emails_for(user=alice) == []
     else:
         # Given up visibly, and never tried again.
@@ -146,30 +146,26 @@ def test_a_permanent_refusal_gives_up_on_the_first_attempt(alice, smtp_server):
     ids=["a second more than a lease left", "exactly a lease left", "a second less"],
 )
 def test_a_slow_batch_renews_the_rest_once_less_than_a_lease_is_left(
-    alice, smtp_server, monkeypatch, left, renewed
+    alice, before_send, left, renewed
 ):
     first, second = queue(alice, "lease:1"), queue(alice, "lease:2")
     with time_machine.travel(T0, tick=False) as clock:
-        claimed = services._claim(now=T0)
-        assert [r.pk for r in claimed] == [first.pk, second.pk]
         # Renewed at the start of the batch, the second row is held until T0 + LEASE_RENEWED.
         held_until = T0 + services.LEASE_RENEWED
         # The first message takes so long that only ``left`` remains of that lease.
         after_first = held_until - left
-        send = services._SmtpSession.send
+        sent = []
 
-        def slow_send(self, row):
-            send(self, row)
-            if row.pk == first.pk:
+        def slow_server(row_id):
+            if not sent:  # the first message is the slow one
                 clock.move_to(after_first)
+            sent.append(row_id)
 
-        monkeypatch.setattr(services._SmtpSession, "send", slow_send)
-        smtp = services._SmtpSession()
-        try:
-            assert services._send_rows(claimed, smtp) == 2
-        finally:
-            smtp.close()
+        server = before_send(slow_server)
+        assert services.outbox_deliver_due() == 2
 
+    assert sent == [first.pk, second.pk]
+    assert len(server.wait_for(2)) == 2
     second.refresh_from_db()
     assert second.status == OutboundEmail.Status.SENT
     expected = after_first + services.LEASE_RENEWED if renewed else held_until

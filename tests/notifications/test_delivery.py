@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from apps.notifications import services
 from apps.notifications.models import Category, OutboundEmail
+from apps.notifications.services import delivery
 from tests.concurrency import run_at_once
+from tests.helpers import assert_email
 
 T0 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 
@@ -38,11 +40,14 @@ def test_delivered_row_is_marked_sent_and_arrives_with_both_parts(alice, smtp_se
     assert row.attempts == 1
     (message,) = smtp_server.wait_for(1)
     assert message["To"] == alice.email
-    assert message["Subject"] == "Keepsake test e-mail"
     assert message["X-Keepsake-Id"] == str(row.pk)
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert "Hello Alice" in message.get_body(("plain",)).get_content()
-    assert "<p>Hello Alice,</p>" in message.get_body(("html",)).get_content()
+    assert_email(
+        message,
+        subject="Keepsake test e-mail",
+        text=["Hello Alice,"],
+        html=["<p>Hello Alice,</p>"],
+    )
     # Sent rows are not sent again.
     assert services.outbox_deliver_due() == 0
 
@@ -148,7 +153,7 @@ def test_a_server_that_never_answers_times_out_as_a_temporary_failure(alice, sil
 
 
 def test_one_pass_reuses_one_smtp_connection(alice, bob, smtp_server, monkeypatch):
-    monkeypatch.setattr(services, "BATCH_SIZE", 4)  # several batches, still one connection
+    monkeypatch.setattr(delivery, "BATCH_SIZE", 4)  # several batches, still one connection
     for i in range(10):
         queue(alice if i % 2 else bob, key=f"batch:{i}")
 
@@ -161,7 +166,7 @@ def test_one_pass_reuses_one_smtp_connection(alice, bob, smtp_server, monkeypatc
 def test_an_unreachable_server_ends_the_pass_after_one_batch(
     alice, silent_smtp_server, monkeypatch
 ):
-    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    monkeypatch.setattr(delivery, "BATCH_SIZE", 2)
     for i in range(5):
         queue(alice, key=f"down:{i}")
 
@@ -200,7 +205,7 @@ def test_the_celery_task_delivers_a_row_queued_on_commit(
 def test_two_concurrent_passes_send_each_row_once_on_postgres(
     postgres, alice, smtp_server, monkeypatch
 ):
-    monkeypatch.setattr(services, "BATCH_SIZE", 3)
+    monkeypatch.setattr(delivery, "BATCH_SIZE", 3)
     OutboundEmail.objects.bulk_create(
         OutboundEmail(
             dedupe_key=f"race:{i}",
@@ -235,23 +240,24 @@ def test_an_unreachable_server_costs_one_timeout_per_batch_not_per_row(alice, si
         assert row.last_error
 
 
-def test_a_row_taken_over_by_another_pass_is_not_sent_again(alice, smtp_server):
+def test_a_row_taken_over_by_another_pass_is_not_sent_again(alice, before_send):
     first, second = queue(alice, key="lease:1"), queue(alice, key="lease:2")
-    claimed = services._claim(now=timezone.now())
-    assert {r.pk for r in claimed} == {first.pk, second.pk}
-    # Our lease on the second row ran out and another pass claimed it meanwhile.
-    OutboundEmail.objects.filter(pk=second.pk).update(
-        next_attempt_at=timezone.now() + dt.timedelta(minutes=7)
-    )
+    with time_machine.travel(T0, tick=False) as clock:
+        OutboundEmail.objects.update(next_attempt_at=T0)
 
-    smtp = services._SmtpSession()
-    try:
-        assert services._send_rows(claimed, smtp) == 1
-    finally:
-        smtp.close()
+        def hook(row_id):
+            if row_id == first.pk:
+                # The first message took so long that our lease on the second ran out,
+                # and another pass claimed it meanwhile.
+                clock.shift(services.LEASE_RENEWED + dt.timedelta(seconds=1))
+                OutboundEmail.objects.filter(pk=second.pk).update(
+                    next_attempt_at=timezone.now() + services.LEASE
+                )
 
-    ids = [m["X-Keepsake-Id"] for m in smtp_server.wait_for(1)]
-    assert ids == [str(first.pk)]
+        server = before_send(hook)
+        assert services.outbox_deliver_due() == 1
+
+    assert [m["X-Keepsake-Id"] for m in server.wait_for(1)] == [str(first.pk)]
     second.refresh_from_db()
     assert (second.status, second.attempts) == (OutboundEmail.Status.PENDING, 0)
 

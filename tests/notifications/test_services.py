@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 
 import pytest
 from django.core import mail, signing
 from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
 
 from apps.notifications import services
 from apps.notifications.models import Category, EmailOptOut, OutboundEmail
+from tests.helpers import assert_email
 
 
 def enqueue_test_mail(user, *, key="test:1", category=Category.REMINDERS):
@@ -28,12 +33,13 @@ def test_enqueue_renders_subject_text_and_html_from_templates(alice):
     row = enqueue_test_mail(alice)
 
     assert row.status == OutboundEmail.Status.PENDING
-    assert row.subject == "Keepsake test e-mail"
-    assert "Hello Alice," in row.body_text
-    assert "<p>Hello Alice,</p>" in row.body_html
-    # The HTML part extends the shared layout, which links back to the app.
-    assert '<html lang="en">' in row.body_html
-    assert 'href="http://' in row.body_html
+    assert_email(
+        row,
+        subject="Keepsake test e-mail",
+        text=["Hello Alice,"],
+        # The HTML part extends the shared layout, which links back to the app.
+        html=["<p>Hello Alice,</p>", '<html lang="en">', 'href="http://'],
+    )
 
 
 def test_enqueue_is_idempotent_per_dedupe_key(alice):
@@ -152,3 +158,129 @@ def test_concurrent_enqueue_with_one_key_makes_one_row_on_postgres(postgres, ali
     assert OutboundEmail.objects.filter(dedupe_key="race:1").count() == 1
     # Only the thread that inserted the row queued its delivery.
     assert len(mail.outbox) == 1
+
+
+# --- Rows in the outbox: old ones, account ones, broken ones ---------------------------------
+
+
+def test_a_row_queued_before_the_upgrade_is_sent_as_it_was_rendered(alice):
+    """Rows written by the code before rendering moved to delivery hold their parts and
+    no context: they go out exactly as stored."""
+    table = connection.ops.quote_name(OutboundEmail._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cursor:  # the old columns only, as the old code filled them
+        cursor.execute(
+            f"INSERT INTO {table} (dedupe_key, user_id, to_email, category, template, "  # noqa: S608
+            "subject, body_text, body_html, headers, status, attempts, next_attempt_at, "
+            f"last_error, created_at) VALUES ({', '.join(['%s'] * 14)})",
+            [
+                "old:1",
+                alice.pk,
+                alice.email,
+                Category.REMINDERS,
+                "ritual_reminder",
+                "Tea: Monday 2 March at 19:30 (Europe/Berlin)",
+                "Rendered long ago {{ not a template }}",
+                "<p>Rendered long ago</p>",
+                '{"List-Unsubscribe": "<https://old.example/u/1/>"}',
+                "pending",
+                0,
+                now,
+                "",
+                now,
+            ],
+        )
+    row = OutboundEmail.objects.get(dedupe_key="old:1")
+    assert row.context is None
+
+    assert services.outbox_deliver_due() == 1
+
+    (message,) = mail.outbox
+    assert_email(
+        message,
+        subject="Tea: Monday 2 March at 19:30 (Europe/Berlin)",
+        text=["Rendered long ago {{ not a template }}"],
+        html=["<p>Rendered long ago</p>"],
+    )
+    assert message.extra_headers["List-Unsubscribe"] == "<https://old.example/u/1/>"
+
+
+def test_a_sent_account_email_keeps_no_secret_at_rest(alice):
+    """An account e-mail's links (an invitation, a password reset) are live secrets: once
+    the server has the message, the row keeps its subject and nothing of its body."""
+    secret = "https://keepsake.test/invitation/s3cr3t-token/"
+    row = services.email_enqueue(
+        to_email="new@example.com",
+        template="invitation",
+        context={"inviter": "Alice", "space_name": "A & B", "accept_url": secret, "days": 7},
+        dedupe_key="invite:1",
+        category=Category.ACCOUNT,
+    )
+    assert secret in row.body_text  # waiting to go out, it still has it
+
+    assert services.outbox_deliver_due() == 1
+
+    assert_email(mail.outbox[0], text=[secret], html=[secret])
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert_email(row, subject="Alice invited you to A & B on Keepsake", absent=[secret])
+    assert (row.context, row.stored_text, row.stored_html) == (None, "", "")
+
+
+def test_a_sent_reminder_keeps_its_context_for_the_admin(both_ways, admin_client):
+    """A non-account row keeps what it was rendered from: the admin shows its parts."""
+    partner = both_ways.partner
+    (added,) = services.email_enqueue_many(
+        [
+            services.EmailItem(
+                to_email=partner.email,
+                template="test",
+                context={"name": partner.name},
+                dedupe_key="admin:1",
+                category=Category.REMINDERS,
+                user=partner,
+            )
+        ]
+    )
+    assert services.outbox_deliver_due() == 1
+
+    page = admin_client.get(
+        reverse("admin:notifications_outboundemail_change", args=[added.pk])
+    ).content.decode()
+    assert f"Hello {partner.name}," in page
+    assert "Keepsake test e-mail" in page
+
+
+def test_a_row_that_cannot_be_rendered_fails_visibly_and_the_rest_still_go(alice):
+    services.email_enqueue_many(
+        [
+            services.EmailItem(
+                to_email=alice.email,
+                template=template,
+                context={"name": "Alice"},
+                dedupe_key=f"render:{n}",
+                category=Category.REMINDERS,
+                user=alice,
+            )
+            for n, template in enumerate(["test", "test"])
+        ]
+    )
+    OutboundEmail.objects.filter(dedupe_key="render:0").update(template="gone_since")
+
+    assert services.outbox_deliver_due() == 1
+
+    broken = OutboundEmail.objects.get(dedupe_key="render:0")
+    assert broken.status == OutboundEmail.Status.FAILED
+    assert "could not be rendered" in broken.last_error.lower()
+    assert services.failed_emails_for(user=alice) == [broken]
+    assert [m.to for m in mail.outbox] == [[alice.email]]
+
+
+def test_tasks_do_not_import_the_services_when_loaded():
+    """One direction only: the services import the tasks; a task imports the services
+    when it runs."""
+    code = (
+        "import sys, apps.notifications.tasks; "
+        "assert 'apps.notifications.services' not in sys.modules, 'imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
