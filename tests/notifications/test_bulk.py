@@ -139,7 +139,20 @@ def test_fill_texts_render_as_the_templates_render_them(alice, fill, published):
             user=alice,
         )
         services.email_enqueue_many(
-            [item(alice, "bulk", template="ritual_reminder", context={}, fill=texts)]
+            [
+                item(
+                    alice,
+                    "bulk",
+                    template="ritual_reminder",
+                    context={
+                        **context,
+                        "ritual": {
+                            "title": texts["ritual.title"],
+                            "description": texts["ritual.description"],
+                        },
+                    },
+                )
+            ]
         )
     bulk = OutboundEmail.objects.get(dedupe_key="bulk")
     assert values(bulk) == values(single)
@@ -158,9 +171,8 @@ def test_a_bulk_context_is_data_never_markup(alice, published):
                 alice,
                 "safe",
                 template="ritual_reminder",
-                context={},
-                fill={
-                    "ritual.title": "Tea",
+                context={
+                    "ritual": {"title": "Tea"},
                     "question": mark_safe("<b>not markup</b>"),
                 },
             )
@@ -174,8 +186,8 @@ def test_a_bulk_context_is_data_never_markup(alice, published):
     )
 
 
-def test_fill_respects_autoescape_off(alice, published):
-    """The test template turns autoescape off: a filled-in text stays as it is there."""
+def test_a_bulk_context_respects_autoescape_off(alice, published):
+    """The test template turns autoescape off: a context text stays as it is there."""
     with time_machine.travel(T0, tick=False):
         single = services.email_enqueue(
             to_email=alice.email,
@@ -185,7 +197,7 @@ def test_fill_respects_autoescape_off(alice, published):
             category=Category.REMINDERS,
             user=alice,
         )
-        services.email_enqueue_many([item(alice, "bulk", context={}, fill={"name": "A & B"})])
+        services.email_enqueue_many([item(alice, "bulk", context={"name": "A & B"})])
     assert values(OutboundEmail.objects.get(dedupe_key="bulk")) == values(single)
     assert "Hello A & B," in single.body_text
 

@@ -57,12 +57,3 @@ def test_old_tokens_expire_after_a_year_like_new_ones():
         pytest.raises(signing.SignatureExpired),
     ):
         services.unsubscribe_token_read(OLD_REMINDER_TOKEN)
-
-
-def test_the_compatible_batch_signer_makes_signing_dumps_tokens():
-    """Kept for the rituals' check-in links until they call ``signing`` themselves."""
-    payload = {"r": 5, "d": "2026-11-23", "u": 7}
-    with time_machine.travel(T0, tick=False):
-        token = services.BatchSigner(salt="any.salt").dumps(payload)
-        assert token == signing.dumps(payload, salt="any.salt", compress=True)
-    assert signing.loads(token, salt="any.salt") == payload

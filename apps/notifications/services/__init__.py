@@ -32,7 +32,6 @@ from .smtp import PermanentFailure, SmtpSession
 from .tokens import (
     UNSUBSCRIBE_MAX_AGE,
     UNSUBSCRIBE_SALT,
-    BatchSigner,
     unsubscribe_token,
     unsubscribe_token_read,
     unsubscribe_url,
@@ -45,7 +44,6 @@ __all__ = [
     "MAX_BACKOFF",
     "UNSUBSCRIBE_MAX_AGE",
     "UNSUBSCRIBE_SALT",
-    "BatchSigner",
     "EmailItem",
     "PermanentFailure",
     "SmtpSession",

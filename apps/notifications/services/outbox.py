@@ -42,9 +42,8 @@ class EmailItem:
     """One e-mail to queue.
 
     For ``email_enqueue_many`` the ``context`` is JSON (text, numbers, lists, dicts):
-    the row keeps it for delivery. ``fill`` is merged into it, each name a context
-    key or ``"head.attr"`` for ``context["head"]["attr"]`` (``{{ ritual.title }}``).
-    Values are data, never markup: the templates escape them as any other text.
+    the row keeps it and the worker renders the templates at delivery. Values are data,
+    never markup: the templates escape them as any other text.
     """
 
     to_email: str
@@ -53,18 +52,6 @@ class EmailItem:
     dedupe_key: str
     category: str
     user: Any = None
-    fill: dict[str, str] | None = None
-
-    def full_context(self) -> dict:
-        """The context with ``fill`` merged in."""
-        context = dict(self.context)
-        for name, value in (self.fill or {}).items():
-            head, _, attr = name.partition(".")
-            if attr:
-                context[head] = {**context.get(head, {}), attr: value}
-            else:
-                context[name] = value
-        return context
 
 
 def _row(item: EmailItem, *, skipped: bool, render_now: bool) -> OutboundEmail:
@@ -73,7 +60,7 @@ def _row(item: EmailItem, *, skipped: bool, render_now: bool) -> OutboundEmail:
     context = {
         "site_url": settings.SITE_URL,
         "site_name": settings.SITE_NAME,
-        **item.full_context(),
+        **item.context,
     }
     headers = {}
     if item.user is not None and item.category != Category.ACCOUNT:

@@ -44,15 +44,3 @@ def unsubscribe_token_read(token: str) -> tuple[int, str]:
 def unsubscribe_url(*, user_id: int, category: str) -> str:
     token = unsubscribe_token(user_id=user_id, category=category)
     return settings.SITE_URL + reverse("notifications:unsubscribe", args=[token])
-
-
-class BatchSigner:
-    """Kept only because ``apps.rituals`` still imports it for its check-in links:
-    ``BatchSigner(salt=s).dumps(obj)`` is ``signing.dumps(obj, salt=s, compress=True)``
-    (the same tokens as ever). Remove it once rituals calls ``signing`` itself."""
-
-    def __init__(self, *, salt: str) -> None:
-        self.signer = signing.TimestampSigner(salt=salt)
-
-    def dumps(self, obj) -> str:
-        return self.signer.sign_object(obj, compress=True)

@@ -85,14 +85,12 @@ class Links:
 
 
 def reminder_email(row: ReminderSchedule, occ, question: int | None, links: Links) -> EmailItem:
-    """The reminder e-mail of one row. Every text differs per recipient (``fill``): the
-    templates use them plainly, so the outbox renders the templates once per batch."""
+    """The reminder e-mail of one row, as JSON data: the worker renders it at delivery."""
     ritual, user = row.ritual, row.user
     day, occ_at = occ.day, occ.at
     space_zone = ritual.space.time_zone
-    fill = {
-        "ritual.title": ritual.title,
-        "ritual.description": ritual.description,
+    context = {
+        "ritual": {"title": ritual.title, "description": ritual.description},
         "recipient_name": user.name,
         "when": when_text(occ_at, user.zone),
         "when_space": when_text(occ_at, space_zone) if space_zone != user.zone else "",
@@ -111,8 +109,7 @@ def reminder_email(row: ReminderSchedule, occ, question: int | None, links: Link
     return EmailItem(
         to_email=user.email,
         template="ritual_reminder",
-        context={},
-        fill=fill,
+        context=context,
         dedupe_key=reminder_dedupe_key(ritual_id=ritual.pk, day=day, user_id=user.pk),
         category=Category.REMINDERS,
         user=user,
