@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.errors import KeepsakeError
 from apps.core.hooks import hooks_run
 from apps.core.tz import get_zone
 from apps.notifications.models import Category, OutboundEmail
@@ -23,7 +24,7 @@ from .models import MAX_MEMBERS, Invitation, Space, User
 INVITATIONS_PER_DAY = 10
 
 
-class SpaceError(Exception):
+class SpaceError(KeepsakeError):
     """A rule of the space was broken; the message is meant for the user."""
 
 
@@ -88,9 +89,7 @@ def invitation_create(*, space: Space, invited_by: User, email: str) -> tuple[In
             raise SpaceError(
                 "Your space has sent many invitations today. Please try again tomorrow."
             )
-        Invitation.objects.filter(space=space, accepted_at=None, revoked_at=None).update(
-            revoked_at=now
-        )
+        Invitation.objects.pending().filter(space=space).update(revoked_at=now)
         token = secrets.token_urlsafe(32)
         invitation = Invitation.objects.create(
             space=space,
@@ -115,10 +114,9 @@ def invitation_create(*, space: Space, invited_by: User, email: str) -> tuple[In
     return invitation, token
 
 
-def invitation_revoke(*, space: Space, invitation_id: int) -> None:
-    Invitation.objects.filter(
-        space=space, pk=invitation_id, accepted_at=None, revoked_at=None
-    ).update(revoked_at=timezone.now())
+def invitation_revoke(*, space: Space, invitation_id: int, now: dt.datetime | None = None) -> None:
+    now = now or timezone.now()
+    Invitation.objects.pending().filter(space=space, pk=invitation_id).update(revoked_at=now)
 
 
 def invitation_find(token: str) -> Invitation | None:
@@ -132,15 +130,18 @@ def invitation_find(token: str) -> Invitation | None:
     )
 
 
-def invitation_problem(invitation: Invitation | None, *, user: User | None = None) -> str:
+def invitation_problem(
+    invitation: Invitation | None, *, user: User | None = None, now: dt.datetime | None = None
+) -> str:
     """Why this invitation cannot be used (by this user), or "" if it can."""
     if invitation is None:
         return "This invitation link is not valid. Check that you copied all of it."
-    if invitation.accepted_at is not None:
-        return "This invitation has already been used."
-    if invitation.revoked_at is not None:
-        return "This invitation was withdrawn. Ask your partner to send a new one."
-    if invitation.expires_at <= timezone.now():
+    if not invitation.is_usable(now):
+        # Which of the rules in ``Invitation.is_usable`` it broke, in words.
+        if invitation.accepted_at is not None:
+            return "This invitation has already been used."
+        if invitation.revoked_at is not None:
+            return "This invitation was withdrawn. Ask your partner to send a new one."
         return "This invitation has expired. Ask your partner to send a new one."
     if user is not None and user.is_authenticated:
         if user.email.lower() != invitation.email.lower():
@@ -237,9 +238,7 @@ def space_leave(*, user: User) -> Space | None:
         user.joined_space_at = None
         user.save(update_fields=["space", "joined_space_at"])
         now = timezone.now()
-        Invitation.objects.filter(space=space, accepted_at=None, revoked_at=None).update(
-            revoked_at=now
-        )
+        Invitation.objects.pending().filter(space=space).update(revoked_at=now)
         # Reminders, nudges and digests already queued for them are about this space,
         # and so is the news that their partner left before them.
         OutboundEmail.objects.filter(user=user, status=OutboundEmail.Status.PENDING).filter(

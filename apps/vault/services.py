@@ -19,6 +19,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
+from apps.accounts.selectors import partner_of
+from apps.core.errors import KeepsakeError
 from apps.core.tz import local_to_utc, local_today, viewer_zone
 from apps.notifications.models import Category
 from apps.notifications.services import email_enqueue
@@ -37,7 +39,7 @@ BATCH_SIZE = 200
 NUDGE_LEAD = dt.timedelta(days=21)
 
 
-class VaultError(Exception):
+class VaultError(KeepsakeError):
     """A refusal with a message that is safe to show (it never holds letter text)."""
 
 
@@ -83,13 +85,6 @@ def opening_instant(*, space, day: dt.date) -> dt.datetime:
 def opening_choices(*, space, now: dt.datetime) -> list[tuple[int, dt.date]]:
     sealed_on = local_today(space.time_zone, now)
     return [(n, opening_day(space=space, sealed_on=sealed_on, years_later=n)) for n in YEARS_LATER]
-
-
-def partner_of(user):
-    """The other member of the user's space, or None while they have not joined."""
-    if not user.space_id:
-        return None
-    return get_user_model().objects.filter(space_id=user.space_id).exclude(pk=user.pk).first()
 
 
 # --- Reading: the one place that decrypts ------------------------------------------------
@@ -258,11 +253,7 @@ def _queue_opening_emails(*, space_id: int, day: dt.date) -> int:
         return 0
     # Every letter of the day, not just those this batch (or pass) has opened: the
     # dedupe key lets only the first batch's e-mail through, and it must be right.
-    count = (
-        Letter.objects.filter(space_id=space_id, opens_on=day)
-        .exclude(status=Letter.Status.DRAFT)
-        .count()
-    )
+    count = Letter.objects.not_drafts().filter(space_id=space_id, opens_on=day).count()
     for member in members:
         email_enqueue(
             to_email=member.email,
