@@ -32,14 +32,17 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def space_create(*, user: User, name: str, time_zone: str, anniversary: dt.date) -> Space:
+def space_create(
+    *, user: User, name: str, time_zone: str, anniversary: dt.date, now: dt.datetime | None = None
+) -> Space:
+    now = now or timezone.now()
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.space_id:
             raise SpaceError("You already belong to a space.")
         space = Space.objects.create(name=name, time_zone=time_zone, anniversary=anniversary)
         user.space = space
-        user.joined_space_at = timezone.now()
+        user.joined_space_at = now
         user.save(update_fields=["space", "joined_space_at"])
     return space
 
@@ -68,14 +71,16 @@ def profile_update(*, user: User, display_name: str, time_zone: str) -> User:
     return user
 
 
-def invitation_create(*, space: Space, invited_by: User, email: str) -> tuple[Invitation, str]:
+def invitation_create(
+    *, space: Space, invited_by: User, email: str, now: dt.datetime | None = None
+) -> tuple[Invitation, str]:
     """Invite someone to a space; returns the invitation and its one-time token.
 
     Only the token's hash is stored, so the link in the e-mail is the only copy.
     An earlier pending invitation of the space is revoked: one open link at a time.
     """
     email = email.strip()
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         space = Space.objects.select_for_update().get(pk=space.pk)
         if space.members.count() >= MAX_MEMBERS:
@@ -156,8 +161,9 @@ def invitation_problem(
     return ""
 
 
-def invitation_accept(*, user: User, token: str) -> Space:
+def invitation_accept(*, user: User, token: str, now: dt.datetime | None = None) -> Space:
     """Join the invitation's space. Safe under concurrent accepts: never a third member."""
+    now = now or timezone.now()
     with transaction.atomic():
         invitation = invitation_find(token)
         if invitation is None:
@@ -167,12 +173,11 @@ def invitation_accept(*, user: User, token: str) -> Space:
         space = Space.objects.select_for_update().get(pk=invitation.space_id)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         user = User.objects.select_for_update().get(pk=user.pk)
-        problem = invitation_problem(invitation, user=user)
+        problem = invitation_problem(invitation, user=user, now=now)
         if problem:
             raise SpaceError(problem)
         if space.members.count() >= MAX_MEMBERS:
             raise SpaceError("This space already has two members.")
-        now = timezone.now()
         user.space = space
         user.joined_space_at = now
         user.save(update_fields=["space", "joined_space_at"])
@@ -191,9 +196,9 @@ def invitation_accept(*, user: User, token: str) -> Space:
 TEST_EMAIL_INTERVAL = dt.timedelta(minutes=1)
 
 
-def email_test_send(*, user: User) -> bool:
+def email_test_send(*, user: User, now: dt.datetime | None = None) -> bool:
     """Queue a test e-mail: at most one a minute per user. False if one was just sent."""
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         # The user row lock serialises double clicks, so the check below holds.
         User.objects.select_for_update().filter(pk=user.pk).first()
@@ -221,12 +226,13 @@ def email_test_send(*, user: User) -> bool:
 DELETED_EMAIL_DOMAIN = "deleted.invalid"
 
 
-def space_leave(*, user: User) -> Space | None:
+def space_leave(*, user: User, now: dt.datetime | None = None) -> Space | None:
     """Take ``user`` out of their space; returns the space, or None if it was deleted.
 
     Shared history stays with the space. When nobody is left, the space and
     everything in it is deleted: no one could ever reach it again.
     """
+    now = now or timezone.now()
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.space_id is None:
@@ -237,7 +243,6 @@ def space_leave(*, user: User) -> Space | None:
         user.space = None
         user.joined_space_at = None
         user.save(update_fields=["space", "joined_space_at"])
-        now = timezone.now()
         Invitation.objects.pending().filter(space=space).update(revoked_at=now)
         # Reminders, nudges and digests already queued for them are about this space,
         # and so is the news that their partner left before them.

@@ -363,7 +363,7 @@ def _digest_one(profile: JournalProfile, *, now: dt.datetime) -> bool:
     return sent
 
 
-def nudges_schedule_due(*, now: dt.datetime) -> int:
+def nudges_schedule_due(*, now: dt.datetime | None = None) -> int:
     """Scheduler pass: queue the due nudges and weekly digests, each once.
 
     Due rows are found through the indexed ``next_*_at`` fields and claimed with
@@ -371,6 +371,7 @@ def nudges_schedule_due(*, now: dt.datetime) -> int:
     same transaction, and the outbox's dedupe key (per user and local day) makes a
     re-run or a concurrent pass a no-op. Returns how many e-mails were queued.
     """
+    now = now or timezone.now()
     queued = 0
     for field, handle in (("next_nudge_at", _nudge_one), ("next_digest_at", _digest_one)):
         while True:

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from apps.accounts.selectors import partner_of
@@ -91,13 +92,14 @@ def opening_choices(*, space, now: dt.datetime) -> list[tuple[int, dt.date]]:
 
 
 @sensitive_variables("title", "body")
-def letter_read(*, letter: Letter, user, now: dt.datetime) -> LetterText:
+def letter_read(*, letter: Letter, user, now: dt.datetime | None = None) -> LetterText:
     """The letter's text for ``user`` at ``now``, or a ``VaultError``.
 
     A draft opens for its author only; a sealed letter for either partner once its
     opening instant has passed. A ciphertext that does not authenticate (moved
     opening day, swapped rows, wrong key) is logged and reported as unreadable.
     """
+    now = now or timezone.now()
     if user.space_id is None or user.space_id != letter.space_id:
         raise LetterNotFound("No such letter.")
     if user.pk not in (letter.author_id, letter.recipient_id):
@@ -178,8 +180,11 @@ def letter_delete(*, letter: Letter, user) -> None:
 
 
 @sensitive_variables("text")
-def letter_seal(*, letter: Letter, user, years_later: int = 0, now: dt.datetime) -> Letter:
+def letter_seal(
+    *, letter: Letter, user, years_later: int = 0, now: dt.datetime | None = None
+) -> Letter:
     """Seal a draft for good. The opening instant is fixed now and bound into the ciphertext."""
+    now = now or timezone.now()
     with transaction.atomic():
         locked = _locked(letter)
         if locked.author_id != user.pk or locked.space_id != user.space_id:
@@ -208,8 +213,9 @@ def letter_seal(*, letter: Letter, user, years_later: int = 0, now: dt.datetime)
 # --- Opening ------------------------------------------------------------------------------
 
 
-def letter_mark_read(*, letter: Letter, user, now: dt.datetime) -> LetterRead:
+def letter_mark_read(*, letter: Letter, user, now: dt.datetime | None = None) -> LetterRead:
     """Record the first time ``user`` read an open letter (later reads change nothing)."""
+    now = now or timezone.now()
     if user.space_id != letter.space_id or user.pk not in (letter.author_id, letter.recipient_id):
         raise LetterNotFound("No such letter.")
     if not letter.is_open_at(now):
@@ -224,8 +230,9 @@ def letter_mark_read(*, letter: Letter, user, now: dt.datetime) -> LetterRead:
         return LetterRead.objects.get(letter=letter, user=user)
 
 
-def presence_arrive(*, space, user, year: int, now: dt.datetime) -> OpeningPresence:
+def presence_arrive(*, space, user, year: int, now: dt.datetime | None = None) -> OpeningPresence:
     """'I'm here' for opening a year's letters together."""
+    now = now or timezone.now()
     if user.space_id != space.pk:
         raise LetterNotFound("No such page.")
     try:
@@ -271,7 +278,7 @@ def _queue_opening_emails(*, space_id: int, day: dt.date) -> int:
     return len(members)
 
 
-def letter_unlock_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+def letter_unlock_due(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """Scheduler pass: open every sealed letter whose instant has come, exactly once.
 
     Due rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED``, so two passes
@@ -279,12 +286,14 @@ def letter_unlock_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
     together. A pass that runs late (after downtime) still opens everything due.
     The opt-in reminders to write ride on the same pass (see ``nudges_send_due``).
     """
+    now = now or timezone.now()
     return letters_open_due(now=now, batch_size=batch_size) + nudges_send_due(
         now=now, batch_size=batch_size
     )
 
 
-def letters_open_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+def letters_open_due(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    now = now or timezone.now()
     opened = 0
     while True:
         with transaction.atomic():
@@ -328,8 +337,9 @@ def _nudge_at(space, now: dt.datetime) -> dt.datetime:
     return max(instant - NUDGE_LEAD, now)
 
 
-def nudge_set(*, user, enabled: bool, now: dt.datetime) -> NudgeOptIn | None:
+def nudge_set(*, user, enabled: bool, now: dt.datetime | None = None) -> NudgeOptIn | None:
     """Opt in to (or out of) a reminder to write a few weeks before each opening day."""
+    now = now or timezone.now()
     with transaction.atomic():
         if not enabled or user.space_id is None:
             NudgeOptIn.objects.filter(user=user).delete()
@@ -340,8 +350,9 @@ def nudge_set(*, user, enabled: bool, now: dt.datetime) -> NudgeOptIn | None:
     return row
 
 
-def nudges_send_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+def nudges_send_due(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """E-mail each opted-in partner once per opening day, with a count of what waits."""
+    now = now or timezone.now()
     sent = 0
     with transaction.atomic():
         due = list(
