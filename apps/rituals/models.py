@@ -233,6 +233,10 @@ class ReminderSchedule(models.Model):
     next_occurrence = models.DateField(null=True, blank=True)
     # "space zone|user zone" the row was computed with; a change means recompute.
     zones = models.CharField(max_length=140, blank=True)
+    # When this row started counting (a new ritual, a resume, a partner who joined): no
+    # reminder of it is due earlier, so one whose instant fell before is due at once,
+    # never "missed" for a lateness nobody caused. Null on rows from before the field.
+    counting_since = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

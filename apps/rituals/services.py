@@ -115,7 +115,7 @@ def reminder_preference_set(
                 user=user, ritual=ritual, defaults={"kind": kind, "minutes_before": minutes_before}
             )
         if ritual is not None:
-            schedules_sync(ritual=ritual, now=now)
+            schedules_sync(ritual=ritual, now=now, members=[user])
         else:
             schedules_sync_user(user=user, now=now)
     return pref
@@ -136,13 +136,17 @@ def next_reminder(
     now: dt.datetime,
     since_day: dt.date | None = None,
     after_day: dt.date | None = None,
+    floor: dt.datetime | None = None,
 ):
     """(occurrence day, remind instant) of the next reminder owed to ``user``, or (None, None).
 
     - With ``since_day`` (the schedule was already counting from that day, and a change
       of time, zone or preference asks again): the first occurrence on or after it,
-      however late. The pass then sends it when it is at most the grace period late and
-      records it as missed otherwise, so a change never drops a reminder silently.
+      however late, among those that began after ``floor`` (the instant the row started
+      counting; earlier ones were never owed) and never due before it.
+      The pass then sends it when it is at most the grace period late and records it as
+      missed otherwise, so a change never drops a reminder silently, and never turns a
+      reminder that was due at once into a missed one.
     - Without (a new ritual, a resume, a partner who joins, reminders turned on): the
       first occurrence that has not started yet, after ``after_day`` (the last one
       recorded). If its reminder instant has already passed it is due at once: a ritual
@@ -160,13 +164,17 @@ def next_reminder(
     for i, occ in enumerate(ritual.occurrences_iter(start)):
         if i >= SEARCH_LIMIT:
             break
-        if (since_day is not None and occ.day < since_day) or (
-            after_day is not None and occ.day <= after_day
+        if (
+            (since_day is not None and occ.day < since_day)
+            or (after_day is not None and occ.day <= after_day)
+            or (floor is not None and occ.at < floor)  # began before the row counted
         ):
             continue
         when = remind_at(pref.kind, pref.minutes, occ.at, zone)
         if since_day is None:
             when = max(when, now)
+        elif floor is not None:
+            when = max(when, floor)
         return occ.day, when
     return None, None
 
@@ -200,14 +208,15 @@ def schedules_sync(*, ritual: Ritual, now: dt.datetime | None = None, members=No
         )
         for member in members:
             row = rows.get(member.pk)
-            since = row.next_occurrence if row and row.next_remind_at else None
+            live = row is not None and row.next_remind_at is not None
             day, when = next_reminder(
                 ritual=ritual,
                 user=member,
                 pref=_pref(prefs, member.pk, ritual.pk),
                 now=now,
-                since_day=since,
+                since_day=row.next_occurrence if live else None,
                 after_day=last.get(member.pk),
+                floor=row.counting_since if live else None,
             )
             ReminderSchedule.objects.update_or_create(
                 ritual=ritual,
@@ -216,6 +225,7 @@ def schedules_sync(*, ritual: Ritual, now: dt.datetime | None = None, members=No
                     "next_remind_at": when,
                     "next_occurrence": day,
                     "zones": _zones(ritual, member),
+                    "counting_since": (row.counting_since if live else now) if when else None,
                 },
             )
         ReminderSchedule.objects.filter(ritual=ritual).exclude(user_id__in=current_ids).update(
@@ -571,6 +581,7 @@ _CLAIM_FIELDS = (
     "next_remind_at",
     "next_occurrence",
     "zones",
+    "counting_since",
     "updated_at",
     *(
         f"ritual__{name}"
@@ -642,7 +653,12 @@ def _handle_batch(rows: list[ReminderSchedule], *, now: dt.datetime) -> None:
                 # from the day it counted from, so a reminder that the change moved into
                 # the past is still sent or recorded as missed — never dropped.
                 day, when = next_reminder(
-                    ritual=ritual, user=user, pref=pref, now=now, since_day=row.next_occurrence
+                    ritual=ritual,
+                    user=user,
+                    pref=pref,
+                    now=now,
+                    since_day=row.next_occurrence,
+                    floor=row.counting_since,
                 )
                 row.next_occurrence, row.next_remind_at, row.zones = day, when, zones
                 continue
@@ -652,6 +668,7 @@ def _handle_batch(rows: list[ReminderSchedule], *, now: dt.datetime) -> None:
                 pref=pref,
                 now=now,
                 since_day=occ.day + dt.timedelta(days=1),
+                floor=row.counting_since,
             )
         except _UNEVALUABLE:
             # One ritual whose schedule cannot be worked out must not stop everyone's

@@ -4,12 +4,20 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from apps.rituals.models import ReminderSchedule, Ritual
 from tests.factories import UserFactory
 
 from .conftest import make_ritual
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    """A Wednesday noon in Berlin: the reminders' expected instants follow from it."""
+    with time_machine.travel(dt.datetime(2026, 12, 2, 11, 0, tzinfo=dt.UTC), tick=False):
+        yield
 
 
 @pytest.fixture

@@ -220,3 +220,34 @@ def test_an_edit_that_removes_a_reminded_day_says_so(space, both_ways, tick):
     moved = OutboundEmail.objects.filter(template="ritual_moved")
     assert {m.to_email for m in moved} == {both_ways.actor.email, both_ways.partner.email}
     assert all("no longer happens on Wednesday 2 December" in m.body_text for m in moved)
+
+
+# --- A reminder due at once stays due at once (found by the two-partner model) ----------
+
+
+def test_the_others_reminder_choice_never_turns_a_due_reminder_into_a_miss(space, both_ways, tick):
+    actor, partner = both_ways.actor, both_ways.partner
+    services.reminder_preference_set(user=partner, kind="before", minutes_before=600, now=NOON)
+    made = utc(2026, 12, 2, 20, 10)
+    ritual = make_ritual(space, actor, now=made, at=dt.time(21, 30))
+    assert schedule(ritual, partner).next_remind_at == made
+    # Still at 20:10: the actor picks "at the time" for this ritual, then edits its title.
+    services.reminder_preference_set(user=actor, ritual=ritual, kind="at_time", now=made)
+    services.ritual_update(ritual=ritual, title="Our talk", now=made)
+    assert schedule(ritual, partner).next_remind_at == made
+    tick(utc(2026, 12, 2, 20, 11))
+    assert Reminder.objects.get(recipient=partner).status == "sent"
+    assert len(to(partner)) == 1
+
+
+def test_a_lead_longer_than_a_day_reminds_of_both_at_once_not_missed(space, both_ways, tick):
+    who = both_ways.partner
+    services.reminder_preference_set(user=who, kind="before", minutes_before=2880, now=NOON)
+    ritual = make_ritual(space, both_ways.actor, now=NOON, at=dt.time(21, 30))
+    tick(utc(2026, 12, 2, 11, 1))
+    got = dict(
+        Reminder.objects.filter(ritual=ritual, recipient=who).values_list("occurrence", "status")
+    )
+    assert got == {dt.date(2026, 12, 2): "sent", dt.date(2026, 12, 3): "sent"}
+    # The day after is reminded two days ahead, as asked: 21:30 on the 2nd (20:30 UTC).
+    assert schedule(ritual, who).next_remind_at == utc(2026, 12, 2, 20, 30)
