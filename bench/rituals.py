@@ -119,8 +119,9 @@ def main() -> None:
             f"seeded {spaces:,} spaces, {spaces * 3:,} rituals, {spaces * 6:,} reminder rows "
             f"({n_due:,} due) on {connection.vendor} in {time.perf_counter() - t0:.1f}s"
         )
-        from apps.rituals import services
-        from apps.rituals.services import reminders_schedule_due
+        from apps.core.scheduling import due_ids
+        from apps.rituals.models import ReminderSchedule
+        from apps.rituals.services import BATCH_SIZE, reminders_schedule_due
 
         # (a) Nothing due (an hour earlier).
         idle = []
@@ -134,7 +135,9 @@ def main() -> None:
         )
         if connection.vendor == "postgresql":
             with transaction.atomic():
-                qs = services.due_rows_query(now=now, limit=services.BATCH_SIZE)
+                qs = due_ids(
+                    ReminderSchedule.objects.all(), due="next_remind_at", now=now, limit=BATCH_SIZE
+                )
                 plan = qs.explain()
             print("    due-row plan:", " / ".join(line.strip() for line in plan.splitlines()))
             print("    uses ritual_schedule_due_idx:", "ritual_schedule_due_idx" in plan)

@@ -11,13 +11,14 @@ from icalendar import Alarm, Calendar, Event, vRecur
 from apps.core.dates import is_leap_day
 from apps.core.tz import get_zone, local_to_utc
 
-from .models import Ritual, remind_at
+from .models import Ritual
+from .reminding import Pref, Prefs
 
 
-def _alarm_trigger(ritual: Ritual, user, kind: str, minutes: int, *, now: dt.datetime):
+def _alarm_trigger(ritual: Ritual, user, pref: Pref, *, now: dt.datetime):
     """The alarm's offset from each event's start, or None for no alarm.
 
-    The e-mail's own rule (``remind_at``, in the subscriber's zone) applied to the next
+    The e-mail's own rule (``Pref.remind_at``, in the subscriber's zone) applied to the next
     occurrence: a calendar alarm is one offset for the whole series, so the phone and the
     e-mail agree, except next to a DST change that only one of the two zones makes.
     """
@@ -27,14 +28,14 @@ def _alarm_trigger(ritual: Ritual, user, kind: str, minutes: int, *, now: dt.dat
         occurrence = ritual.occurrence_on(first) if first else None
     if occurrence is None:
         return None
-    when = remind_at(kind, minutes, occurrence.at, user.zone)
+    when = pref.remind_at(occurrence.at, user.zone)
     return None if when is None else when - occurrence.at
 
 
 def calendar_for(
-    *, user, rituals: list[Ritual], prefs: dict, now: dt.datetime | None = None
+    *, user, rituals: list[Ritual], prefs: Prefs, now: dt.datetime | None = None
 ) -> bytes:
-    """``prefs``: {ritual id or None: (kind, minutes)} as the services resolve them."""
+    """``prefs``: the reminder choices that apply to ``user`` for ``rituals``."""
     now = now or timezone.now()
     space = user.space
     tz = get_zone(space.time_zone)
@@ -63,8 +64,7 @@ def calendar_for(
             rule["UNTIL"] = [local_to_utc(rule["UNTIL"][0], ritual.time_of_day, tz)]
         event.add("rrule", rule)
         event.add("dtstamp", ritual.updated_at)
-        kind, minutes = prefs.get(ritual.pk) or prefs.get(None)
-        trigger = _alarm_trigger(ritual, user, kind, minutes, now=now)
+        trigger = _alarm_trigger(ritual, user, prefs.get(user.pk, ritual.pk), now=now)
         if trigger is not None:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")

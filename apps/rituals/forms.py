@@ -10,6 +10,7 @@ from apps.core.tz import local_today
 
 from .models import CheckIn, ReminderPreference, Ritual
 from .recurrence import FREQUENCIES, ORDINALS, WEEKDAYS, rrule_from_answers, rrule_validate
+from .reminding import DEFAULT_MINUTES, MAX_LEAD_MINUTES
 
 # How far from today a start date may lie: dateutil walks a monthly or yearly rule from
 # its start on every question, so a start in year 1 costs thousands of steps each time.
@@ -185,8 +186,8 @@ class ReminderPreferenceForm(forms.Form):
     minutes_before = forms.IntegerField(
         label="Minutes before (for “some minutes before”)",
         min_value=0,
-        max_value=7 * 24 * 60,
-        initial=30,
+        max_value=MAX_LEAD_MINUTES,
+        initial=DEFAULT_MINUTES,
         required=False,
     )
 
@@ -201,7 +202,7 @@ class ReminderPreferenceForm(forms.Form):
 
     def clean_minutes_before(self):
         value = self.cleaned_data.get("minutes_before")
-        return 30 if value is None else value
+        return DEFAULT_MINUTES if value is None else value
 
 
 class CheckInForm(forms.Form):

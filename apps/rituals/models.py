@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import NamedTuple
 
@@ -16,12 +16,15 @@ from apps.core.models import TimeStampedModel
 from apps.core.tz import get_zone, local_to_utc
 
 from .recurrence import rule_near
+from .reminding import DEFAULT_MINUTES, MAX_LEAD_MINUTES, Pref, Prefs, ReminderKind
 
 logger = logging.getLogger(__name__)
 
 # Dates one question may walk through (those before the asked-for day included): a
 # monthly rule ten years old takes 120, so this only stops a rule that misbehaves.
 MAX_STEPS = 50_000
+# Occurrences looked at when searching for the next reminder before giving up.
+SEARCH_LIMIT = 400
 
 
 class Occurrence(NamedTuple):
@@ -169,15 +172,71 @@ class Ritual(TimeStampedModel):
             out.append(naive.date())
         return out
 
+    def next_reminder(
+        self,
+        *,
+        user,
+        pref: Pref,
+        now: dt.datetime,
+        since_day: dt.date | None = None,
+        after_day: dt.date | None = None,
+        floor: dt.datetime | None = None,
+    ) -> tuple[dt.date | None, dt.datetime | None]:
+        """(occurrence day, remind instant) of the next reminder owed to ``user``, or (None, None).
+
+        - With ``since_day`` (the schedule was already counting from that day, and a change
+          of time, zone or preference asks again): the first occurrence on or after it,
+          however late, among those that began after ``floor`` (the instant the row started
+          counting; earlier ones were never owed) and never due before it.
+          The pass then sends it when it is at most the grace period late and records it as
+          missed otherwise, so a change never drops a reminder silently, and never turns a
+          reminder that was due at once into a missed one.
+        - Without (a new ritual, a resume, a partner who joins, reminders turned on): the
+          first occurrence that has not started yet, after ``after_day`` (the last one
+          recorded). If its reminder instant has already passed it is due at once: a ritual
+          made at noon for tonight still reminds both partners of tonight.
+        """
+        if not self.is_active or pref.kind == ReminderKind.OFF:
+            return None, None
+        if user.space_id != self.space_id:
+            return None, None
+        if since_day is not None:
+            start = local_to_utc(since_day, dt.time(0, 0), self.space.time_zone)
+        else:
+            start = now
+        for i, occ in enumerate(self.occurrences_iter(start)):
+            if i >= SEARCH_LIMIT:
+                break
+            if (
+                (since_day is not None and occ.day < since_day)
+                or (after_day is not None and occ.day <= after_day)
+                or (floor is not None and occ.at < floor)  # began before the row counted
+            ):
+                continue
+            when = pref.remind_at(occ.at, user.zone)
+            if since_day is None:
+                when = max(when, now)
+            elif floor is not None:
+                when = max(when, floor)
+            return occ.day, when
+        return None, None
+
+
+class ReminderPreferenceQuerySet(models.QuerySet):
+    def effective(self, *, user_ids: Iterable[int], ritual_ids: Iterable[int]) -> Prefs:
+        """The choices that apply to these partners for these rituals, in one query."""
+        rows = (
+            self.filter(user_id__in=user_ids)
+            .filter(Q(ritual__isnull=True) | Q(ritual_id__in=ritual_ids))
+            .values_list("user_id", "ritual_id", "kind", "minutes_before")
+        )
+        return Prefs(rows)
+
 
 class ReminderPreference(TimeStampedModel):
     """When a partner wants to hear about a ritual. ``ritual`` null = their default."""
 
-    class Kind(models.TextChoices):
-        AT_TIME = "at_time", "At the time"
-        BEFORE = "before", "Some minutes before"
-        MORNING = "morning", "The morning of the day"
-        OFF = "off", "No reminder"
+    Kind = ReminderKind
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ritual_reminder_prefs"
@@ -186,7 +245,9 @@ class ReminderPreference(TimeStampedModel):
         Ritual, null=True, blank=True, on_delete=models.CASCADE, related_name="preferences"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BEFORE)
-    minutes_before = models.PositiveIntegerField(default=30)
+    minutes_before = models.PositiveIntegerField(default=DEFAULT_MINUTES)
+
+    objects = ReminderPreferenceQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -199,27 +260,12 @@ class ReminderPreference(TimeStampedModel):
                 fields=["user"], condition=Q(ritual__isnull=True), name="reminderpref_user_default"
             ),
             models.CheckConstraint(
-                condition=Q(minutes_before__lte=7 * 24 * 60), name="reminderpref_lead_bound"
+                condition=Q(minutes_before__lte=MAX_LEAD_MINUTES), name="reminderpref_lead_bound"
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.kind}"
-
-
-MORNING = dt.time(8, 0)
-
-
-def remind_at(kind: str, minutes_before: int, occurrence_at: dt.datetime, zone: str):
-    """The instant to remind a partner in ``zone`` of an occurrence; None when off."""
-    if kind == ReminderPreference.Kind.OFF:
-        return None
-    if kind == ReminderPreference.Kind.BEFORE:
-        return occurrence_at - dt.timedelta(minutes=minutes_before)
-    if kind == ReminderPreference.Kind.MORNING:
-        day = occurrence_at.astimezone(get_zone(zone)).date()
-        return min(local_to_utc(day, MORNING, zone), occurrence_at)
-    return occurrence_at
 
 
 class ReminderSchedule(models.Model):
@@ -344,12 +390,14 @@ class CheckIn(TimeStampedModel):
 
 
 class CalendarFeed(models.Model):
-    """A partner's secret calendar address (shown on their calendar page; resettable)."""
+    """A partner's secret calendar address (shown once when made; resettable)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ritual_feed"
     )
-    token = models.CharField(max_length=64, unique=True)
+    # sha256 of the token in the address: the address itself is shown once, when made.
+    token_hash = models.CharField(max_length=64, unique=True)
+    # When the address was made or last reset.
     created_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

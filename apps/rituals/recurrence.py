@@ -193,7 +193,7 @@ def rule_problem(text: str, starts_on: dt.date) -> str | None:
         return problem
     start = dt.datetime.combine(starts_on, dt.time(0, 0))
     try:
-        fires = _first_within(rrulestr(text, dtstart=start), start)
+        fires = _first_within(rrulestr(text, dtstart=start), start, until=_until(parts))
     except (ValueError, TypeError, OverflowError):
         return "This recurrence rule is not valid."
     if fires is None:
@@ -299,13 +299,24 @@ def _date_ok(value: str) -> bool:
     return True
 
 
-def _first_within(rule, start: dt.datetime):
-    """The first date before both the rule's own end (UNTIL) and the horizon, without
+def _until(parts: dict[str, str]) -> dt.datetime | None:
+    """The rule's own end (UNTIL, a checked ``YYYYMMDD``) as the naive local midnight
+    dateutil gives it, read from the text: dateutil keeps it private."""
+    until = parts.get("UNTIL")
+    if until is None:
+        return None
+    return dt.datetime.combine(
+        dt.date(int(until[:4]), int(until[4:6]), int(until[6:])), dt.time(0, 0)
+    )
+
+
+def _first_within(rule, start: dt.datetime, *, until: dt.datetime | None):
+    """The first date before both the rule's own end (``until``) and the horizon, without
     walking a hopeless rule to year 9999. COUNT (at least 1) does not change the first
     date, and dateutil refuses COUNT with UNTIL, so it is dropped for the question."""
     limit = start + HORIZON
-    if rule._until is not None:
-        limit = min(limit, rule._until)
+    if until is not None:
+        limit = min(limit, until)
     return rule.replace(count=None, until=limit).after(start, inc=True)
 
 

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import hmac
-import re
 
 from django.contrib import messages
 from django.core import signing
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,10 +17,10 @@ from apps.core.humanize import local_and_home
 from apps.core.redirects import safe_next
 from apps.core.tz import get_zone, local_to_utc, local_today
 
-from . import feeds, selectors, services
+from . import selectors, services
 from .forms import CheckInForm, ReminderPreferenceForm, RitualForm
 from .library import BY_KEY, LIBRARY
-from .models import CalendarFeed, CheckIn, ReminderPreference, Ritual
+from .models import CheckIn, ReminderPreference, Ritual
 from .recurrence import describe
 
 PREVIEW_COUNT = 5
@@ -29,8 +28,6 @@ PREVIEW_COUNT = 5
 # CHECKIN_WINDOW_DAYS (a year and a day: last year's date of a yearly ritual included).
 CHECKIN_RECENT = 6
 CHECKIN_WINDOW_DAYS = 366
-# What secrets.token_urlsafe issues (services.calendar_feed_token).
-FEED_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
 
 def _preview(ritual: Ritual, members: list, now: dt.datetime, *, zone: str) -> list[dict]:
@@ -282,38 +279,41 @@ def library_add(request, key):
     return redirect("rituals:detail", pk=ritual.pk)
 
 
+# The session's one-shot copy of an address just made: shown on the next page, then gone.
+FEED_SHOW_ONCE = "rituals_feed_token"
+
+
 @space_required
 @require_http_methods(["GET", "POST"])
 def calendar_page(request):
+    """The calendar address is shown once, right after it is made or reset (only its hash
+    is stored); otherwise the page says there is one and offers a new one."""
     if request.method == "POST":
-        services.calendar_feed_token(user=request.user, reset=True)
-        messages.success(request, "A new calendar address is ready; the old one stopped working.")
+        had = services.calendar_feed_made_at(user=request.user) is not None
+        request.session[FEED_SHOW_ONCE] = services.calendar_feed_reset(user=request.user)
+        if had:
+            messages.success(
+                request, "A new calendar address is ready; the old one stopped working."
+            )
+        else:
+            messages.success(request, "Your private calendar address is ready.")
         return redirect("rituals:calendar")
-    token = services.calendar_feed_token(user=request.user)
-    url = request.build_absolute_uri(f"/rituals/feed/{token}.ics")
-    return render(request, "rituals/calendar.html", {"feed_url": url})
+    token = request.session.pop(FEED_SHOW_ONCE, None)
+    context = {
+        "feed_url": request.build_absolute_uri(reverse("rituals:feed", args=[token]))
+        if token
+        else "",
+        "made_at": services.calendar_feed_made_at(user=request.user),
+    }
+    return render(request, "rituals/calendar.html", context)
 
 
 @never_cache
 @require_GET
 def calendar_feed(request, token):
-    if not FEED_TOKEN_RE.fullmatch(token):
-        # Not a token we issue (PostgreSQL would even refuse a NUL byte in the query).
+    body = services.calendar_feed_ics(token=token)
+    if body is None:
         raise Http404("No such calendar")
-    feed = CalendarFeed.objects.select_related("user__space").filter(token=token).first()
-    if feed is None or not hmac.compare_digest(feed.token, token) or not feed.user.space_id:
-        raise Http404("No such calendar")
-    user = feed.user
-    rituals = list(
-        Ritual.objects.filter(space_id=user.space_id, status=Ritual.Status.ACTIVE).select_related(
-            "space"
-        )
-    )
-    prefs = {None: services.preference_effective(user=user)}
-    for p in ReminderPreference.objects.filter(user=user, ritual__isnull=False):
-        prefs[p.ritual_id] = services.Pref(p.kind, p.minutes_before)
-    prefs = {k: (v.kind, v.minutes) for k, v in prefs.items()}
-    body = feeds.calendar_for(user=user, rituals=rituals, prefs=prefs)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="keepsake.ics"'
     return response

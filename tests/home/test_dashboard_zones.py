@@ -71,8 +71,8 @@ def zones(space, both_ways):
 
 
 def dashboard(client, user):
-    client.force_login(user)
     with time_machine.travel(NOW, tick=False):
+        client.force_login(user)  # a session of the pinned day, not of the real one
         response = client.get(reverse("home:dashboard"))
     assert response.status_code == 200
     return response
@@ -136,8 +136,8 @@ def test_a_home_day_still_to_come_waits_until_it_starts(client, space, zones):
         is_conversation=False,
     )
     evening = dt.datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # 23:00 Tuesday at home, 09:00 Wed
-    client.force_login(traveller)
     with time_machine.travel(evening, tick=False):
+        client.force_login(traveller)  # a session of the pinned day, not of the real one
         response = client.get(reverse("home:dashboard"))
     [tea] = [t for t in response.context["rituals"]["todays"] if t["ritual"].title == "Early tea"]
     # Wednesday 01:00 at home is 11:00 on her Wednesday, but home is still on Tuesday.

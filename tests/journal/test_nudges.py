@@ -306,6 +306,7 @@ def test_one_partner_writing_never_skips_the_others_nudge(both_ways, run_pass):
 
 def test_settings_page_says_a_written_day_is_skipped(alice, alice_client):
     with time_machine.travel(MONDAY, tick=False):
+        alice_client.force_login(alice)  # a session of the pinned day, not of the real one
         page = unescape(alice_client.get("/journal/settings/").content.decode())
     assert "We skip the nudge on a day you've already written" in page
 

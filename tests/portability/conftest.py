@@ -105,7 +105,7 @@ def build_history(space, alice, bob) -> History:
                 ritual=ritual, user=bob, day=day, status="kept", feeling="calm", now=NOW
             )
         rituals.reminder_preference_set(user=alice, ritual=ritual, kind="before", minutes_before=15)
-        rituals.calendar_feed_token(user=alice)
+        rituals.calendar_feed_reset(user=alice)
         rituals.question_for(ritual=ritual, day=dt.date(2025, 2, 28))
 
         entries = {

@@ -90,8 +90,8 @@ def test_the_opening_time_is_said_in_the_persons_zone(evening, bob):
 
 
 def test_before_the_start_the_page_and_the_e_mail_change_nothing(client, evening, both_ways):
-    client.force_login(both_ways.actor)
     with time_machine.travel(STARTS - dt.timedelta(hours=2), tick=False):
+        client.force_login(both_ways.actor)  # a session of the pinned day, not the real one
         response = client.post(
             reverse("rituals:check_in", args=[evening.pk]),
             {"day": DAY.isoformat(), "status": "kept"},

@@ -25,7 +25,7 @@ def frozen():
 
 
 def alarm_of(client, user, title):
-    token = services.calendar_feed_token(user=user)
+    token = services.calendar_feed_reset(user=user)
     cal = Calendar.from_ical(client.get(reverse("rituals:feed", args=[token])).content)
     (event,) = [e for e in cal.walk("VEVENT") if str(e["summary"]) == title]
     alarms = event.walk("VALARM")

@@ -11,7 +11,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from apps.rituals import services
-from apps.rituals.models import CalendarFeed, CheckIn, ReminderSchedule, Ritual
+from apps.rituals.models import CheckIn, ReminderSchedule, Ritual
 
 from .conftest import make_ritual
 
@@ -255,10 +255,8 @@ def test_calendar_feed_and_reset(alice_client, alice, bob, client):
     alice.space.anniversary = dt.date(2020, 2, 29)
     alice.space.save()
     make_ritual(alice.space, alice, now=NOW, answers={"freq": "weekly", "weekdays": ["FR"]})
-    page = alice_client.get(reverse("rituals:calendar"))
-    token = CalendarFeed.objects.get(user=alice).token
-    assert token in page.content.decode()
-    feed_url = reverse("rituals:feed", args=[token])
+    page = alice_client.post(reverse("rituals:calendar"), follow=True)
+    feed_url = shown_feed_path(page)
     response = client.get(feed_url)
     assert response["Content-Type"].startswith("text/calendar")
     cal = Calendar.from_ical(response.content)
@@ -281,8 +279,15 @@ def test_calendar_feed_and_reset(alice_client, alice, bob, client):
     assert client.get(reverse("rituals:feed", args=["forged"])).status_code == 404
 
 
+def shown_feed_path(page) -> str:
+    """The feed address a calendar page shows (its path), asserting it shows one."""
+    match = re.search(r'value="https?://[^/"]+(/rituals/feed/[^"]+\.ics)"', page.content.decode())
+    assert match, "the page shows no calendar address"
+    return match.group(1)
+
+
 def feed_events(client, user) -> dict:
-    token = services.calendar_feed_token(user=user)
+    token = services.calendar_feed_reset(user=user)
     cal = Calendar.from_ical(client.get(reverse("rituals:feed", args=[token])).content)
     return {str(e["summary"]): e for e in cal.walk("VEVENT")}
 

@@ -162,7 +162,7 @@ def build_space(*, label: str, anniversary: dt.date, seal_years_later: int) -> S
         status=Reminder.Status.SENT,
         due_at=now - dt.timedelta(days=3),
     )
-    feed_token = ritual_services.calendar_feed_token(user=first)
+    feed_token = ritual_services.calendar_feed_reset(user=first)
 
     entry = journal_services.entry_create(author=first, text=f"{label}: thanks for the soup")
     private_entry = journal_services.entry_create(
@@ -224,8 +224,10 @@ class World:
 def world(db, django_capture_on_commit_callbacks) -> World:
     cache.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        # Different anniversaries and sealing choices: the two spaces share no year.
-        two = build_space(label="two", anniversary=dt.date(2018, 9, 20), seal_years_later=1)
+        # Different anniversaries and sealing choices: the two spaces share no year, on
+        # whatever day this runs (space two's letter opens two anniversaries on, so never
+        # in the year of space one's next 14 February).
+        two = build_space(label="two", anniversary=dt.date(2018, 9, 20), seal_years_later=2)
         one = build_space(label="one", anniversary=dt.date(2019, 2, 14), seal_years_later=0)
     years_one = {one.opened_year, one.sealed_year}
     years_two = {two.opened_year, two.sealed_year}

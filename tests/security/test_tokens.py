@@ -4,6 +4,7 @@ one purpose and one person, and each can be reset or expires."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -154,15 +155,19 @@ def test_an_unsubscribe_token_opts_out_one_person_from_one_category(world):
 def test_a_feed_reset_makes_the_old_address_a_404(world):
     old = world.one.feed_token
     assert Client().get(reverse("rituals:feed", args=[old])).status_code == 200
+    partner = ritual_services.calendar_feed_reset(user=world.one.second)
     owner = client_for(world.one.first)
-    assert owner.post(reverse("rituals:calendar")).status_code == 302
-    new = ritual_services.calendar_feed_token(user=world.one.first)
+    response = owner.post(reverse("rituals:calendar"))
+    assert response.status_code == 302
+    # The new address is shown once, on the page the reset leads to.
+    page = owner.get(response.url).content.decode()
+    new = re.search(r"/rituals/feed/([^\"/]+)\.ics", page).group(1)
     assert new != old
     assert Client().get(reverse("rituals:feed", args=[old])).status_code == 404
     assert Client().get(reverse("rituals:feed", args=[new])).status_code == 200
     # The partner's own feed token is theirs alone and unaffected.
-    partner = ritual_services.calendar_feed_token(user=world.one.second)
     assert partner not in (old, new)
+    assert Client().get(reverse("rituals:feed", args=[partner])).status_code == 200
 
 
 def test_the_feed_of_someone_who_left_the_space_is_gone(world):
