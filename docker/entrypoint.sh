@@ -13,9 +13,9 @@ if [ "${KEEPSAKE_MIGRATE:-false}" = "true" ]; then
     python manage.py createcachetable
 else
     python manage.py wait_for_db --migrated --timeout "${KEEPSAKE_DB_WAIT_SECONDS:-90}"
-    # Now that the schema is there: the system checks, among them whether VAULT_KEYS
-    # fits the stored letters (migrate above runs them for the web container).
-    python manage.py check
+    # Now that the schema is there: the system checks, with the database ones, among
+    # them whether VAULT_KEYS fits the stored letters (migrate above runs them for web).
+    python manage.py check --database default
 fi
 
 exec "$@"

@@ -1,14 +1,14 @@
-"""How every view reaches the space: through ``request.space``, never by a bare id.
+"""How every view reaches the space: signed in, in a space, objects through selectors.
 
-An object of another space is a 404 (never a 403): a stranger learns nothing,
-not even that the object exists.
+A view finds an object with ``get_object_or_404(selectors.<things>_visible_to(request.user),
+pk=pk)``: an object of another space is a 404 (never a 403), so a stranger learns
+nothing, not even that the object exists.
 """
 
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 
 
 def space_required(view):
@@ -22,22 +22,3 @@ def space_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-class SpaceRequiredMixin(LoginRequiredMixin):
-    """For class-based views: same rule; querysets are filtered to the space."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and request.user.space_id is None:
-            return redirect("accounts:space_create")
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_queryset(self):
-        return super().get_queryset().filter(space_id=self.request.user.space_id)
-
-
-def space_get_object_or_404(request, queryset, **lookup):
-    """``get_object_or_404`` limited to the request's space."""
-    if hasattr(queryset, "objects"):
-        queryset = queryset.objects.all()
-    return get_object_or_404(queryset, space_id=request.user.space_id, **lookup)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from apps.core.dates import same_day_in
 from apps.core.models import TimeStampedModel
 from apps.core.tz import is_valid_zone
 
@@ -41,10 +42,7 @@ class Space(TimeStampedModel):
 
     def anniversary_in(self, year: int) -> dt.date:
         """This year's anniversary; 29 February falls on 28 February in common years."""
-        try:
-            return self.anniversary.replace(year=year)
-        except ValueError:
-            return dt.date(year, 2, 28)
+        return same_day_in(self.anniversary, year)
 
 
 class UserManager(BaseUserManager):
@@ -111,6 +109,16 @@ class User(AbstractUser):
         return "UTC"
 
 
+class InvitationQuerySet(models.QuerySet):
+    def pending(self):
+        """Neither accepted nor withdrawn (expired ones included: withdrawing them is harmless)."""
+        return self.filter(accepted_at=None, revoked_at=None)
+
+    def usable_at(self, now: dt.datetime):
+        """Invitations whose link still works at ``now``: the rule of ``Invitation.is_usable``."""
+        return self.pending().filter(expires_at__gt=now)
+
+
 class Invitation(TimeStampedModel):
     """A single-use link that lets one person join a space. Only the token's hash is kept."""
 
@@ -131,6 +139,8 @@ class Invitation(TimeStampedModel):
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = InvitationQuerySet.as_manager()
+
     class Meta:
         indexes = [models.Index(fields=["space", "accepted_at"])]
 
@@ -138,5 +148,6 @@ class Invitation(TimeStampedModel):
         return f"Invitation to {self.email}"
 
     def is_usable(self, now: dt.datetime | None = None) -> bool:
+        """Not accepted, not withdrawn, not expired (``InvitationQuerySet.usable_at`` in SQL)."""
         now = now or timezone.now()
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > now

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.errors import KeepsakeError
 from apps.core.hooks import hooks_run
 from apps.core.tz import get_zone
 from apps.notifications.models import Category, OutboundEmail
@@ -23,7 +24,7 @@ from .models import MAX_MEMBERS, Invitation, Space, User
 INVITATIONS_PER_DAY = 10
 
 
-class SpaceError(Exception):
+class SpaceError(KeepsakeError):
     """A rule of the space was broken; the message is meant for the user."""
 
 
@@ -31,14 +32,17 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def space_create(*, user: User, name: str, time_zone: str, anniversary: dt.date) -> Space:
+def space_create(
+    *, user: User, name: str, time_zone: str, anniversary: dt.date, now: dt.datetime | None = None
+) -> Space:
+    now = now or timezone.now()
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.space_id:
             raise SpaceError("You already belong to a space.")
         space = Space.objects.create(name=name, time_zone=time_zone, anniversary=anniversary)
         user.space = space
-        user.joined_space_at = timezone.now()
+        user.joined_space_at = now
         user.save(update_fields=["space", "joined_space_at"])
     return space
 
@@ -67,14 +71,16 @@ def profile_update(*, user: User, display_name: str, time_zone: str) -> User:
     return user
 
 
-def invitation_create(*, space: Space, invited_by: User, email: str) -> tuple[Invitation, str]:
+def invitation_create(
+    *, space: Space, invited_by: User, email: str, now: dt.datetime | None = None
+) -> tuple[Invitation, str]:
     """Invite someone to a space; returns the invitation and its one-time token.
 
     Only the token's hash is stored, so the link in the e-mail is the only copy.
     An earlier pending invitation of the space is revoked: one open link at a time.
     """
     email = email.strip()
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         space = Space.objects.select_for_update().get(pk=space.pk)
         if space.members.count() >= MAX_MEMBERS:
@@ -88,9 +94,7 @@ def invitation_create(*, space: Space, invited_by: User, email: str) -> tuple[In
             raise SpaceError(
                 "Your space has sent many invitations today. Please try again tomorrow."
             )
-        Invitation.objects.filter(space=space, accepted_at=None, revoked_at=None).update(
-            revoked_at=now
-        )
+        Invitation.objects.pending().filter(space=space).update(revoked_at=now)
         token = secrets.token_urlsafe(32)
         invitation = Invitation.objects.create(
             space=space,
@@ -115,10 +119,9 @@ def invitation_create(*, space: Space, invited_by: User, email: str) -> tuple[In
     return invitation, token
 
 
-def invitation_revoke(*, space: Space, invitation_id: int) -> None:
-    Invitation.objects.filter(
-        space=space, pk=invitation_id, accepted_at=None, revoked_at=None
-    ).update(revoked_at=timezone.now())
+def invitation_revoke(*, space: Space, invitation_id: int, now: dt.datetime | None = None) -> None:
+    now = now or timezone.now()
+    Invitation.objects.pending().filter(space=space, pk=invitation_id).update(revoked_at=now)
 
 
 def invitation_find(token: str) -> Invitation | None:
@@ -132,15 +135,18 @@ def invitation_find(token: str) -> Invitation | None:
     )
 
 
-def invitation_problem(invitation: Invitation | None, *, user: User | None = None) -> str:
+def invitation_problem(
+    invitation: Invitation | None, *, user: User | None = None, now: dt.datetime | None = None
+) -> str:
     """Why this invitation cannot be used (by this user), or "" if it can."""
     if invitation is None:
         return "This invitation link is not valid. Check that you copied all of it."
-    if invitation.accepted_at is not None:
-        return "This invitation has already been used."
-    if invitation.revoked_at is not None:
-        return "This invitation was withdrawn. Ask your partner to send a new one."
-    if invitation.expires_at <= timezone.now():
+    if not invitation.is_usable(now):
+        # Which of the rules in ``Invitation.is_usable`` it broke, in words.
+        if invitation.accepted_at is not None:
+            return "This invitation has already been used."
+        if invitation.revoked_at is not None:
+            return "This invitation was withdrawn. Ask your partner to send a new one."
         return "This invitation has expired. Ask your partner to send a new one."
     if user is not None and user.is_authenticated:
         if user.email.lower() != invitation.email.lower():
@@ -155,8 +161,9 @@ def invitation_problem(invitation: Invitation | None, *, user: User | None = Non
     return ""
 
 
-def invitation_accept(*, user: User, token: str) -> Space:
+def invitation_accept(*, user: User, token: str, now: dt.datetime | None = None) -> Space:
     """Join the invitation's space. Safe under concurrent accepts: never a third member."""
+    now = now or timezone.now()
     with transaction.atomic():
         invitation = invitation_find(token)
         if invitation is None:
@@ -166,12 +173,11 @@ def invitation_accept(*, user: User, token: str) -> Space:
         space = Space.objects.select_for_update().get(pk=invitation.space_id)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         user = User.objects.select_for_update().get(pk=user.pk)
-        problem = invitation_problem(invitation, user=user)
+        problem = invitation_problem(invitation, user=user, now=now)
         if problem:
             raise SpaceError(problem)
         if space.members.count() >= MAX_MEMBERS:
             raise SpaceError("This space already has two members.")
-        now = timezone.now()
         user.space = space
         user.joined_space_at = now
         user.save(update_fields=["space", "joined_space_at"])
@@ -190,9 +196,9 @@ def invitation_accept(*, user: User, token: str) -> Space:
 TEST_EMAIL_INTERVAL = dt.timedelta(minutes=1)
 
 
-def email_test_send(*, user: User) -> bool:
+def email_test_send(*, user: User, now: dt.datetime | None = None) -> bool:
     """Queue a test e-mail: at most one a minute per user. False if one was just sent."""
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         # The user row lock serialises double clicks, so the check below holds.
         User.objects.select_for_update().filter(pk=user.pk).first()
@@ -220,12 +226,13 @@ def email_test_send(*, user: User) -> bool:
 DELETED_EMAIL_DOMAIN = "deleted.invalid"
 
 
-def space_leave(*, user: User) -> Space | None:
+def space_leave(*, user: User, now: dt.datetime | None = None) -> Space | None:
     """Take ``user`` out of their space; returns the space, or None if it was deleted.
 
     Shared history stays with the space. When nobody is left, the space and
     everything in it is deleted: no one could ever reach it again.
     """
+    now = now or timezone.now()
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.space_id is None:
@@ -236,10 +243,7 @@ def space_leave(*, user: User) -> Space | None:
         user.space = None
         user.joined_space_at = None
         user.save(update_fields=["space", "joined_space_at"])
-        now = timezone.now()
-        Invitation.objects.filter(space=space, accepted_at=None, revoked_at=None).update(
-            revoked_at=now
-        )
+        Invitation.objects.pending().filter(space=space).update(revoked_at=now)
         # Reminders, nudges and digests already queued for them are about this space,
         # and so is the news that their partner left before them.
         OutboundEmail.objects.filter(user=user, status=OutboundEmail.Status.PENDING).filter(

@@ -1,17 +1,15 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.notifications.models import OPTIONAL_CATEGORIES
 from apps.notifications.services import failed_emails_for, preferences_set
 
-from . import services
-from .access import space_get_object_or_404, space_required
+from . import selectors, services
+from .access import space_required
 from .adapters import INVITATION_SESSION_KEY
 from .forms import EmailPreferencesForm, InvitationForm, ProfileForm, SpaceForm
-from .models import MAX_MEMBERS, Invitation
+from .models import MAX_MEMBERS
 
 
 @login_required
@@ -31,16 +29,6 @@ def space_create(request):
     return render(request, "accounts/space_create.html", {"form": form})
 
 
-def _pending_invitation(space):
-    return (
-        Invitation.objects.filter(
-            space=space, accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
-        )
-        .order_by("-created_at")
-        .first()
-    )
-
-
 def _space_form(request, data=None):
     space = request.space
     return SpaceForm(
@@ -55,7 +43,7 @@ def _space_form(request, data=None):
 
 def _space_page(request, *, form, invite_form=None):
     space = request.space
-    members = list(space.members.order_by("joined_space_at"))
+    members = selectors.members_of(space)
     room = len(members) < MAX_MEMBERS
     return render(
         request,
@@ -63,7 +51,7 @@ def _space_page(request, *, form, invite_form=None):
         {
             "form": form,
             "members": members,
-            "invitation": _pending_invitation(space) if room else None,
+            "invitation": selectors.pending_invitation(space) if room else None,
             "invite_form": (invite_form or InvitationForm()) if room else None,
         },
     )
@@ -101,8 +89,7 @@ def invitation_send(request):
 @space_required
 @require_POST
 def invitation_revoke(request, pk):
-    pending = Invitation.objects.filter(accepted_at=None, revoked_at=None)
-    invitation = space_get_object_or_404(request, pending, pk=pk)
+    invitation = get_object_or_404(selectors.invitations_visible_to(request.user), pk=pk)
     services.invitation_revoke(space=request.space, invitation_id=invitation.pk)
     messages.info(request, "Invitation withdrawn; its link no longer works.")
     return redirect("accounts:space")
@@ -157,12 +144,6 @@ def invitation_pending(request):
     return redirect("accounts:invitation", token=token)
 
 
-def _subscribed_categories(user) -> list[str]:
-    """The optional e-mail categories this partner gets (one query for all of them)."""
-    opted_out = set(user.email_opt_outs.values_list("category", flat=True))
-    return [c.value for c in OPTIONAL_CATEGORIES if c.value not in opted_out]
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def user_settings(request):
@@ -173,7 +154,7 @@ def user_settings(request):
     )
     prefs_form = EmailPreferencesForm(
         request.POST if request.POST.get("form") == "emails" else None,
-        initial={"categories": _subscribed_categories(user)},
+        initial={"categories": selectors.email_categories_of(user)},
     )
     if request.method == "POST":
         if profile_form.is_bound and profile_form.is_valid():

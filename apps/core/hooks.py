@@ -11,5 +11,5 @@ from django.utils.module_loading import import_string
 
 
 def hooks_run(event: str, **kwargs) -> None:
-    for path in getattr(settings, "KEEPSAKE_HOOKS", {}).get(event, []):
+    for path in settings.KEEPSAKE_HOOKS.get(event, []):
         import_string(path)(**kwargs)

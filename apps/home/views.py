@@ -3,6 +3,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
 from apps.accounts.access import space_required
+from apps.accounts.selectors import members_of, partner_of
+from apps.journal.forms import QuickEntryForm
 from apps.journal.selectors import dashboard_journal
 from apps.rituals.selectors import dashboard_rituals
 from apps.vault.selectors import dashboard_vault
@@ -20,13 +22,16 @@ def landing(request):
 def dashboard(request):
     """The space at a glance; each feature contributes one selector's worth."""
     space = request.space
-    members = list(space.members.order_by("joined_space_at"))
+    members = members_of(space)
+    journal = dashboard_journal(space=space, user=request.user)
     context = {
         "space": space,
         "members": members,
-        "partner": next((m for m in members if m.pk != request.user.pk), None),
+        "partner": partner_of(request.user, members=members),
         "rituals": dashboard_rituals(space=space, user=request.user),
-        "journal": dashboard_journal(space=space, user=request.user),
+        "journal": journal,
+        # The quick entry answers today's prompt (if the writer ticks the box).
+        "journal_form": QuickEntryForm(initial={"prompt_key": journal["prompt"].key}),
         "vault": dashboard_vault(space=space, user=request.user),
     }
     return render(request, "home/dashboard.html", context)

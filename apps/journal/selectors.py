@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncMonth
 
+from apps.core.dates import leap_day_falls_on
 from apps.core.tz import local_today
 
 from .models import Appreciation, Entry, JournalProfile
@@ -135,10 +136,8 @@ def journal_page(
 def on_this_day(*, user, today: dt.date) -> list[Entry]:
     """Visible entries from this calendar date in earlier years (29 Feb shows on 28 Feb)."""
     same_date = Q(day__month=today.month, day__day=today.day)
-    if today.month == 2 and today.day == 28:
-        is_leap = (today.year % 4 == 0 and today.year % 100 != 0) or today.year % 400 == 0
-        if not is_leap:
-            same_date |= Q(day__month=2, day__day=29)
+    if leap_day_falls_on(today):
+        same_date |= Q(day__month=2, day__day=29)
     return list(
         entries_visible_to(user)
         .filter(same_date, day__lt=dt.date(today.year, 1, 1))
@@ -148,30 +147,21 @@ def on_this_day(*, user, today: dt.date) -> list[Entry]:
 
 
 @dataclass
-class ChartBar:
-    x: int
-    y: int
-    height: int
-    count: int
-    member_index: int
-
-
-@dataclass
 class ChartMonth:
     month: dt.date
-    counts: list[int]
-    bars: list[ChartBar]
-    label_x: int
+    counts: list[int]  # one per member, in ``MonthlyChart.members`` order
 
 
 @dataclass
 class MonthlyChart:
+    """Entries per month and partner; the ``grouped_bars`` template tag draws it."""
+
     members: list
     months: list[ChartMonth]
-    width: int
-    height: int
-    plot_height: int
-    max_count: int
+
+    @property
+    def groups(self) -> list[tuple[dt.date, list[int]]]:
+        return [(m.month, m.counts) for m in self.months]
 
     @property
     def total(self) -> int:
@@ -181,8 +171,7 @@ class MonthlyChart:
 def monthly_counts(*, user, members: list, today: dt.date) -> MonthlyChart:
     """Entries per month and partner over the last months, as the viewer may see them.
 
-    One query. The geometry of a grouped bar chart is computed here so the
-    template only draws it (server-rendered SVG, no script).
+    One query; the `grouped_bars` template tag (apps.core.charts) draws them.
     """
     first_month = today.replace(day=1)
     months = [months_before(first_month, n) for n in reversed(range(CHART_MONTHS))]
@@ -200,41 +189,12 @@ def monthly_counts(*, user, members: list, today: dt.date) -> MonthlyChart:
         if isinstance(month, dt.datetime):
             month = month.date()
         counts[(month, row["author_id"])] = row["n"]
-    max_count = max(counts.values(), default=0)
-    bar_w, gap, plot_h, top = 8, 10, 100, 10
-    group_w = bar_w * max(len(members), 1) + gap
-    chart_months = []
-    for i, month in enumerate(months):
-        values = [counts.get((month, m.pk), 0) for m in members]
-        bars = []
-        for j, value in enumerate(values):
-            h = round(plot_h * value / max_count) if max_count else 0
-            if value and h < 2:
-                h = 2
-            bars.append(
-                ChartBar(
-                    x=i * group_w + j * bar_w,
-                    y=top + plot_h - h,
-                    height=h,
-                    count=value,
-                    member_index=j,
-                )
-            )
-        chart_months.append(
-            ChartMonth(
-                month=month,
-                counts=values,
-                bars=bars,
-                label_x=i * group_w + (group_w - gap) // 2,
-            )
-        )
     return MonthlyChart(
         members=members,
-        months=chart_months,
-        width=len(months) * group_w,
-        height=top + plot_h + 20,
-        plot_height=plot_h,
-        max_count=max_count,
+        months=[
+            ChartMonth(month=month, counts=[counts.get((month, m.pk), 0) for m in members])
+            for month in months
+        ],
     )
 
 
@@ -267,15 +227,21 @@ def nudge_outlook(*, user, profile: JournalProfile | None) -> NudgeOutlook | Non
     )
 
 
+def journal_profile_of(user) -> JournalProfile | None:
+    """The viewer's journal settings, if they ever saved or used any (no row is made)."""
+    return JournalProfile.objects.filter(user=user).first()
+
+
 def profile_for(user) -> JournalProfile:
     profile, _ = JournalProfile.objects.get_or_create(user=user)
     return profile
 
 
 def dashboard_journal(*, space, user) -> dict:
-    """What the dashboard shows of the journal for this viewer (a constant number of queries)."""
-    from .forms import QuickEntryForm
+    """What the dashboard shows of the journal for this viewer (a constant number of queries).
 
+    Data only: the quick-entry form is the dashboard view's (``home.views``).
+    """
     prompt = today_prompt(space=space)
     latest = list(
         entries_visible_to(user)
@@ -292,7 +258,6 @@ def dashboard_journal(*, space, user) -> dict:
         new_qs = new_qs.filter(created_at__gt=since)
     return {
         "prompt": prompt,
-        "form": QuickEntryForm(initial={"prompt_key": prompt.key}),
         "latest": latest,
         "new_count": new_qs.count(),
     }

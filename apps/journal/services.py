@@ -8,6 +8,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.selectors import partner_of
+from apps.core.errors import KeepsakeError
 from apps.core.tz import get_zone, local_to_utc, local_today
 from apps.notifications.models import Category
 from apps.notifications.services import email_enqueue
@@ -28,7 +30,7 @@ DIGEST_TIME = dt.time(18, 0)
 DIGEST_MAX_ENTRIES = 50
 
 
-class JournalError(Exception):
+class JournalError(KeepsakeError):
     """A write the rules do not allow; the message is safe to show."""
 
 
@@ -271,12 +273,6 @@ def _claim(field: str, *, now: dt.datetime) -> list[JournalProfile]:
     )
 
 
-def _partner_of(user):
-    if user.space_id is None:
-        return None
-    return user.space.members.exclude(pk=user.pk).first()
-
-
 def _nudge_one(profile: JournalProfile, *, now: dt.datetime) -> bool:
     user = profile.user
     scheduled = profile.next_nudge_at
@@ -293,7 +289,7 @@ def _nudge_one(profile: JournalProfile, *, now: dt.datetime) -> bool:
             email_enqueue(
                 to_email=user.email,
                 template="journal_nudge",
-                context={"name": user.name, "prompt": prompt, "partner": _partner_of(user)},
+                context={"name": user.name, "prompt": prompt, "partner": partner_of(user)},
                 dedupe_key=f"journal:nudge:{user.pk}:{local_day.isoformat()}",
                 category=Category.JOURNAL,
                 user=user,
@@ -341,7 +337,7 @@ def _digest_one(profile: JournalProfile, *, now: dt.datetime) -> bool:
     zone = user.zone
     local_day = scheduled.astimezone(get_zone(zone)).date()
     sent = False
-    partner = _partner_of(user) if user.is_active else None
+    partner = partner_of(user) if user.is_active else None
     if partner is not None and now - scheduled <= DIGEST_GRACE:
         start = digest_window(end=scheduled, covered_until=profile.digest_covered_until)
         entries = digest_entries(recipient=user, partner=partner, start=start, end=scheduled)
@@ -367,7 +363,7 @@ def _digest_one(profile: JournalProfile, *, now: dt.datetime) -> bool:
     return sent
 
 
-def nudges_schedule_due(*, now: dt.datetime) -> int:
+def nudges_schedule_due(*, now: dt.datetime | None = None) -> int:
     """Scheduler pass: queue the due nudges and weekly digests, each once.
 
     Due rows are found through the indexed ``next_*_at`` fields and claimed with
@@ -375,6 +371,7 @@ def nudges_schedule_due(*, now: dt.datetime) -> int:
     same transaction, and the outbox's dedupe key (per user and local day) makes a
     re-run or a concurrent pass a no-op. Returns how many e-mails were queued.
     """
+    now = now or timezone.now()
     queued = 0
     for field, handle in (("next_nudge_at", _nudge_one), ("next_digest_at", _digest_one)):
         while True:

@@ -1,10 +1,11 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.access import space_required
+from apps.accounts.selectors import members_of
+from apps.core.redirects import safe_next
 from apps.notifications.models import Category
 from apps.notifications.services import is_subscribed
 
@@ -16,29 +17,14 @@ from .forms import (
     JournalFilterForm,
     JournalSettingsForm,
 )
-from .models import JournalProfile
 from .prompts import prompt_get
-
-
-def _members(request):
-    return list(request.space.members.order_by("joined_space_at", "pk"))
-
-
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or ""
-    # Only a path: redirect() would take any other string for a view name (a 500).
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 @space_required
 @require_http_methods(["GET", "HEAD"])
 def journal_index(request):
     user = request.user
-    members = _members(request)
+    members = members_of(request.space)
     filters = JournalFilterForm(request.GET or None, members=members)
     author_id = month = None
     query = ""
@@ -93,7 +79,7 @@ def entry_write(request):
         request.POST or None, initial={"prompt_key": prompt.key, "answer_prompt": answer}
     )
     # Where the writer came from (the dashboard's quick entry), if it is on this site.
-    back = _safe_next(request, "") if request.method == "POST" else ""
+    back = safe_next(request, "") if request.method == "POST" else ""
     if request.method == "POST":
         prompt = prompt_get(request.POST.get("prompt_key")) or None
         if form.is_valid():
@@ -217,14 +203,14 @@ def entry_appreciate(request, pk):
         else:
             messages.success(request, f"Sent to {entry.author.name}.")
             fallback = reverse("journal:entry", args=[entry.pk])
-            return redirect(_safe_next(request, fallback))
+            return redirect(safe_next(request, fallback))
     return render(request, "journal/entry.html", _entry_context(request, entry, form), status=400)
 
 
 @space_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def journal_settings(request):
-    profile = JournalProfile.objects.filter(user=request.user).first()
+    profile = selectors.journal_profile_of(request.user)
     initial = {}
     if profile:
         initial = {

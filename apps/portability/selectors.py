@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+import datetime as dt
+
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from apps.accounts.selectors import partner_of
 from apps.journal.models import Entry
 from apps.rituals.models import CalendarFeed, CheckIn, ReminderSchedule, Ritual
-from apps.vault.models import Letter
+from apps.vault.models import Letter, open_at_q, sealed_at_q
 
 
-def departure_summary(*, user) -> dict:
+def departure_summary(*, user, now: dt.datetime | None = None) -> dict:
     """Counts of what stays with the space and what goes, for ``user`` (a few queries)."""
-    now = timezone.now()
+    now = now or timezone.now()
     space_id = user.space_id
-    partner = (
-        get_user_model().objects.filter(space_id=space_id).exclude(pk=user.pk).first()
-        if space_id
-        else None
-    )
+    partner = partner_of(user)
     entries = Entry.objects.filter(author=user).aggregate(
         private=Count("id", filter=Q(is_private=True)),
         shared=Count("id", filter=Q(is_private=False, space_id=space_id)),
     )
-    sealed = Q(status__in=[Letter.Status.SEALED, Letter.Status.OPENED], opens_at__gt=now)
+    sealed = sealed_at_q(now)
     letters = Letter.objects.filter(space_id=space_id).aggregate(
         drafts=Count("id", filter=Q(author=user, status=Letter.Status.DRAFT)),
         sealed_to_partner=Count("id", filter=sealed & Q(author=user)),
         sealed_for_you=Count("id", filter=sealed & Q(recipient=user)),
-        opened=Count(
-            "id",
-            filter=Q(status__in=[Letter.Status.SEALED, Letter.Status.OPENED], opens_at__lte=now)
-            & (Q(author=user) | Q(recipient=user)),
-        ),
+        opened=Count("id", filter=open_at_q(now) & (Q(author=user) | Q(recipient=user))),
     )
     return {
         "partner": partner,

@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.accounts.models import MAX_MEMBERS, Space
+from apps.core.errors import KeepsakeError
 from apps.core.tz import get_zone, is_valid_zone
 from apps.journal import portability as journal
 from apps.notifications.models import EmailOptOut
@@ -38,7 +39,7 @@ FORMAT = "keepsake-space"
 VERSION = 2
 
 
-class SpaceImportError(Exception):
+class SpaceImportError(KeepsakeError):
     """The import cannot be done; nothing was written. The message says why."""
 
 

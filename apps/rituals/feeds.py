@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from icalendar import Alarm, Calendar, Event, vRecur
 
+from apps.core.dates import is_leap_day
 from apps.core.tz import get_zone, local_to_utc
 
 from .models import Ritual
@@ -77,7 +78,7 @@ def calendar_for(
         event.add("summary", f"Anniversary of {space.name}")
         event.add("dtstart", space.anniversary)
         event.add("dtstamp", space.created_at)
-        if space.anniversary.month == 2 and space.anniversary.day == 29:
+        if is_leap_day(space.anniversary):
             # 28 February in common years (DESIGN.md).
             event.add("rrule", {"freq": "yearly", "bymonth": 2, "bymonthday": -1})
         else:

@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from apps.accounts.models import MAX_MEMBERS
+from apps.accounts.selectors import members_of, partner_of
+from apps.core.charts import HEATMAP_WEEKS, DayCounts
 from apps.core.humanize import local_and_home
 from apps.core.tz import local_to_utc, local_today, viewer_zone
 
-from .models import CheckIn, Ritual
+from .models import CheckIn, ReminderPreference, Ritual
 
-HEATMAP_WEEKS = 53
+
+def rituals_visible_to(user) -> QuerySet[Ritual]:
+    """The rituals of the viewer's space (none without a space): how views find one."""
+    if not getattr(user, "is_authenticated", False) or user.space_id is None:
+        return Ritual.objects.none()
+    return Ritual.objects.filter(space_id=user.space_id).select_related("space", "giver")
 
 
 def rituals_for_space(*, space, include_archived: bool = False):
@@ -28,7 +35,8 @@ def rituals_for_space(*, space, include_archived: bool = False):
 
 
 def _together_needed(members: list) -> int:
-    return max(1, min(2, len(members)))
+    """Kept "together" means by every member: both of them, or the one while alone."""
+    return max(1, min(MAX_MEMBERS, len(members)))
 
 
 def _kept_map(*, space, first: dt.date, last: dt.date, ritual=None) -> dict:
@@ -81,59 +89,17 @@ def streak(*, ritual: Ritual, kept: dict, needed: int, today: dt.date, first: dt
     return count
 
 
-@dataclass
-class Heatmap:
-    """A contribution-calendar of a year: cells per day, and a text summary per month."""
-
-    cells: list = field(default_factory=list)  # dicts: x, y, day, level, label
-    months: list = field(default_factory=list)  # (label, x)
-    summary: list = field(default_factory=list)  # (month label, times together)
-    total: int = 0
-    width: int = 0
-    height: int = 0
-
-
-CELL = 12
-
-
-def heatmap(*, kept: dict, needed: int, today: dt.date, ritual_ids=None) -> Heatmap:
-    """Days with at least one occurrence kept together; level grows with the count."""
+def kept_per_day(*, kept: dict, needed: int, last: dt.date) -> DayCounts:
+    """How many occurrences were kept together on each day (the heatmap's data)."""
     per_day = defaultdict(int)
-    for (ritual_id, day), users in kept.items():
-        if ritual_ids is not None and ritual_id not in ritual_ids:
-            continue
+    for (_ritual_id, day), users in kept.items():
         if len(users) >= needed:
             per_day[day] += 1
-    # Columns are weeks starting on Monday; the last column holds today.
-    last_monday = today - dt.timedelta(days=today.weekday())
-    first = last_monday - dt.timedelta(weeks=HEATMAP_WEEKS - 1)
-    hm = Heatmap(width=HEATMAP_WEEKS * CELL + 30, height=7 * CELL + 20)
-    seen_months = set()
-    monthly = defaultdict(int)
-    day = first
-    while day <= today:
-        week = (day - first).days // 7
-        count = per_day.get(day, 0)
-        level = 0 if count == 0 else min(3, count)
-        times = "time" if count == 1 else "times"
-        label = (
-            f"{day:%a %-d %b %Y}: kept together {count} {times}" if count else f"{day:%a %-d %b %Y}"
-        )
-        hm.cells.append(
-            {"x": 30 + week * CELL, "y": 16 + day.weekday() * CELL, "level": level, "label": label}
-        )
-        if day.day <= 7 and day.weekday() == 0 and (day.year, day.month) not in seen_months:
-            seen_months.add((day.year, day.month))
-            hm.months.append((f"{day:%b}", 30 + week * CELL))
-        monthly[(day.year, day.month)] += count
-        hm.total += count
-        day += dt.timedelta(days=1)
-    hm.summary = [(dt.date(y, m, 1).strftime("%B %Y"), n) for (y, m), n in sorted(monthly.items())]
-    return hm
+    return DayCounts(counts=dict(per_day), last=last)
 
 
 def ritual_progress(*, ritual: Ritual, members: list, now: dt.datetime | None = None) -> dict:
-    """Streak, totals and heatmap of one ritual (three queries)."""
+    """Streak, totals and days kept together of one ritual (three queries)."""
     now = now or timezone.now()
     today = local_today(ritual.space.time_zone, now)
     needed = _together_needed(members)
@@ -142,7 +108,7 @@ def ritual_progress(*, ritual: Ritual, members: list, now: dt.datetime | None = 
     return {
         "streak": streak(ritual=ritual, kept=kept, needed=needed, today=today, first=first),
         "totals": totals_together(space=ritual.space, members=members, today=today, ritual=ritual),
-        "heatmap": heatmap(kept=kept, needed=needed, today=today),
+        "days": kept_per_day(kept=kept, needed=needed, last=today),
     }
 
 
@@ -154,7 +120,7 @@ def space_progress(*, space, members: list, now: dt.datetime | None = None) -> d
     kept = _kept_map(space=space, first=first, last=today)
     return {
         "totals": totals_together(space=space, members=members, today=today),
-        "heatmap": heatmap(kept=kept, needed=needed, today=today),
+        "days": kept_per_day(kept=kept, needed=needed, last=today),
     }
 
 
@@ -186,7 +152,7 @@ def dashboard_rituals(*, space, user, now: dt.datetime | None = None) -> dict:
     )
     for ritual in rituals:
         ritual.space = space
-    members = list(space.members.all())
+    members = members_of(space)
     todays_occ = [
         (ritual, occ) for ritual in rituals for occ in ritual.occurrences_between(start, end)
     ]
@@ -194,7 +160,7 @@ def dashboard_rituals(*, space, user, now: dt.datetime | None = None) -> dict:
     days = sorted({occ.day for _, occ in todays_occ}) or [home_today]
     for c in CheckIn.objects.filter(space=space, occurrence__in=days):
         check_ins[(c.ritual_id, c.occurrence)][c.user_id] = c
-    partner = next((m for m in members if m.pk != user.pk), None)
+    partner = partner_of(user, members=members)
     todays = []
     for ritual, occ in todays_occ:
         answers = check_ins[(ritual.pk, occ.day)]
@@ -235,3 +201,23 @@ def dashboard_rituals(*, space, user, now: dt.datetime | None = None) -> dict:
         "partner": partner,
         "count": len(rituals),
     }
+
+
+def reminder_override_of(*, user, ritual: Ritual) -> ReminderPreference | None:
+    """The viewer's own reminder choice for this ritual, if they made one."""
+    return ReminderPreference.objects.filter(user=user, ritual=ritual).first()
+
+
+def reminder_default_of(*, user) -> ReminderPreference | None:
+    """The viewer's reminder default for all rituals, if they set one."""
+    return ReminderPreference.objects.filter(user=user, ritual=None).first()
+
+
+def check_in_link_target(*, ritual_id: int, user_id: int):
+    """The ritual and partner a check-in link names, or None if either is gone
+    (the partner left the space, the ritual was deleted)."""
+    ritual = Ritual.objects.select_related("space").filter(pk=ritual_id).first()
+    if ritual is None:
+        return None
+    user = ritual.space.members.filter(pk=user_id).first()
+    return None if user is None else (ritual, user)

@@ -5,15 +5,16 @@ import datetime as dt
 from django.contrib import messages
 from django.core import signing
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.accounts.access import space_get_object_or_404, space_required
+from apps.accounts.access import space_required
+from apps.accounts.selectors import members_of
 from apps.core.humanize import local_and_home
+from apps.core.redirects import safe_next
 from apps.core.tz import get_zone, local_to_utc, local_today
 
 from . import selectors, services
@@ -27,10 +28,6 @@ PREVIEW_COUNT = 5
 # CHECKIN_WINDOW_DAYS (a year and a day: last year's date of a yearly ritual included).
 CHECKIN_RECENT = 6
 CHECKIN_WINDOW_DAYS = 366
-
-
-def _members(request) -> list:
-    return list(request.space.members.order_by("joined_space_at", "pk"))
 
 
 def _preview(ritual: Ritual, members: list, now: dt.datetime, *, zone: str) -> list[dict]:
@@ -53,13 +50,13 @@ def _preview(ritual: Ritual, members: list, now: dt.datetime, *, zone: str) -> l
 
 
 def _ritual(request, pk):
-    return space_get_object_or_404(request, Ritual.objects.select_related("space", "giver"), pk=pk)
+    return get_object_or_404(selectors.rituals_visible_to(request.user), pk=pk)
 
 
 @space_required
 @require_GET
 def ritual_list(request):
-    members = _members(request)
+    members = members_of(request.space)
     rituals = list(selectors.rituals_for_space(space=request.space, include_archived=True))
     now = timezone.now()
     zone, home = request.user.zone, request.space.time_zone
@@ -79,7 +76,7 @@ def ritual_list(request):
 
 
 def _ritual_form_page(request, *, ritual: Ritual | None):
-    members = _members(request)
+    members = members_of(request.space)
     now = timezone.now()
     preview = None
     if request.method == "POST":
@@ -133,7 +130,7 @@ def ritual_edit(request, pk):
 @require_GET
 def ritual_detail(request, pk):
     ritual = _ritual(request, pk)
-    members = _members(request)
+    members = members_of(request.space)
     now = timezone.now()
     today = local_today(ritual.space.time_zone, now)
     # The last few occurrences however rare the ritual (a yearly one included), from
@@ -158,7 +155,7 @@ def ritual_detail(request, pk):
                 "mine": answers.get(day, {}).get(request.user.pk),
             }
         )
-    override = ReminderPreference.objects.filter(user=request.user, ritual=ritual).first()
+    override = selectors.reminder_override_of(user=request.user, ritual=ritual)
     pref_form = ReminderPreferenceForm(
         initial={
             "kind": override.kind if override else "",
@@ -200,11 +197,7 @@ def ritual_status(request, pk):
 def ritual_check_in(request, pk):
     ritual = _ritual(request, pk)
     form = CheckInForm(request.POST)
-    back = request.POST.get("next") or ""
-    safe = url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    target = back if back.startswith("/") and safe else None
+    target = safe_next(request)
     if not form.is_valid():
         messages.error(request, "That check-in was incomplete: choose kept or skipped.")
     else:
@@ -248,7 +241,7 @@ def ritual_reminder(request, pk):
 @space_required
 @require_http_methods(["GET", "POST"])
 def reminder_defaults(request):
-    current = ReminderPreference.objects.filter(user=request.user, ritual=None).first()
+    current = selectors.reminder_default_of(user=request.user)
     if request.method == "POST":
         form = ReminderPreferenceForm(request.POST)
         if form.is_valid():
@@ -338,12 +331,10 @@ def email_check_in(request, token, action):
         return render(request, "rituals/answer_invalid.html", {"expired": True}, status=404)
     except signing.BadSignature:
         return render(request, "rituals/answer_invalid.html", status=404)
-    ritual = Ritual.objects.select_related("space").filter(pk=ritual_id).first()
-    user = None
-    if ritual is not None:
-        user = ritual.space.members.filter(pk=user_id).first()
-    if ritual is None or user is None:
+    found = selectors.check_in_link_target(ritual_id=ritual_id, user_id=user_id)
+    if found is None:
         return render(request, "rituals/answer_invalid.html", status=404)
+    ritual, user = found
     context = {
         "ritual": ritual,
         "day": day,

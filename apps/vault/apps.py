@@ -14,8 +14,9 @@ class VaultConfig(AppConfig):
 
         # A malformed VAULT_KEYS is a clear start-up error, not a failure on opening day.
         check_configuration()
-        # Keys that do not fit the stored letters fail `check`, `migrate` and start-up.
-        checks.register(check_letter_keys, "vault")
+        # Keys that do not fit the stored letters fail `migrate`, `check --database` and
+        # the containers' start-up; other commands do not query for it.
+        checks.register(check_letter_keys, "vault", checks.Tags.database)
         # The embedded default's key exists from the first `migrate` on, so the first
         # letter is never what creates it (and a lost file is noticed, not replaced).
         post_migrate.connect(_create_local_key, sender=self)

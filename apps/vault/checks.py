@@ -1,9 +1,13 @@
 """System check: the configured keys fit the letters already stored.
 
 A missing or wrong key otherwise shows only when someone opens a letter, perhaps
-on opening day. Registered in ``apps.py``; ``check``, ``migrate``, ``runserver``
-and the containers' start-up (``docker/entrypoint.sh``, which runs ``check`` before
-the worker and beat: Celery runs the checks too but ignores their errors) fail on it.
+on opening day. It reads the database, so it is a *database* check (Django's
+``Tags.database``): it runs where a database is named — ``migrate`` (which every
+start-up recipe runs first), ``check --database default`` (the containers' start-up,
+``docker/entrypoint.sh``, before the worker and beat) — and not on every other
+``manage.py`` command, shell or Celery start. ``vault_rewrap --check`` checks every
+letter. That ``VAULT_KEYS`` parses needs no database and stays a start-up check
+(``crypto.check_configuration``, from ``apps.py``).
 
 Cheap on purpose: one query for the distinct key ids, then a few letters per id,
 whose data keys must unwrap (no text is decrypted). A key that fits none of them is
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 from django.core.checks import Error
 from django.core.checks import Warning as CheckWarning
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
+from django.db import DatabaseError, transaction
 
 from . import crypto
 from .models import Letter
@@ -31,11 +35,10 @@ HINT = (
 def check_letter_keys(app_configs=None, databases=None, **kwargs) -> list:
     """Errors for key ids the keyring lacks or holds a different key under.
 
-    Unlike Django's own database checks this also runs without ``--database``: a
-    wrong vault key must stop ``runserver`` and the workers, not wait for a flag.
+    Like Django's own database checks, it runs only for the ``databases`` it is given.
     """
     errors: list[Error] = []
-    for alias in databases if databases is not None else [DEFAULT_DB_ALIAS]:
+    for alias in databases or []:
         errors += _check_alias(alias)
     return errors
 

@@ -133,7 +133,7 @@ def new_key_spec(key_id: str = "k1") -> str:
 
 
 def _local_key_file() -> Path:
-    return Path(getattr(settings, "VAULT_KEY_FILE", Path(settings.VAR_DIR) / "vault.key"))
+    return Path(settings.VAULT_KEY_FILE)
 
 
 class LocalKeyMissing(VaultKeyError):
@@ -208,7 +208,7 @@ def _read_local_key(path: Path) -> str:
 @sensitive_variables()  # ``spec`` is the whole VAULT_KEYS value
 def keyring() -> Keyring:
     """The configured keys: ``VAULT_KEYS``, else (DEBUG only) the local key file."""
-    spec = getattr(settings, "VAULT_KEYS", "")
+    spec = settings.VAULT_KEYS
     if spec:
         return parse_keys(spec)
     if settings.DEBUG:
@@ -218,7 +218,7 @@ def keyring() -> Keyring:
 
 def uses_local_key() -> bool:
     """Whether this is the embedded default (DEBUG without ``VAULT_KEYS``)."""
-    return not getattr(settings, "VAULT_KEYS", "") and settings.DEBUG
+    return not settings.VAULT_KEYS and settings.DEBUG
 
 
 @sensitive_variables()
@@ -228,7 +228,7 @@ def check_configuration() -> None:
     The key file of a DEBUG run is created after ``migrate`` (``apps.py``) and the
     keys are checked against the letters by the system check in ``checks.py``.
     """
-    spec = getattr(settings, "VAULT_KEYS", "")
+    spec = settings.VAULT_KEYS
     if spec:
         parse_keys(spec)
     elif not settings.DEBUG:

@@ -20,6 +20,32 @@ from . import crypto
 TITLE_MAX = 200
 BODY_MAX = 100_000
 
+# "A letter is open" and "still sealed", once. In SQL as ``Q`` (for filters and for
+# ``Count(filter=...)``) and as queryset methods; ``Letter.is_open_at`` is the same
+# rule for one loaded row. Drafts are neither: they never open.
+NOT_DRAFT = Q(status__in=["sealed", "opened"])
+
+
+def open_at_q(now: dt.datetime) -> Q:
+    """Sealed (or opened) and past its opening instant at ``now``."""
+    return NOT_DRAFT & Q(opens_at__lte=now)
+
+
+def sealed_at_q(now: dt.datetime) -> Q:
+    """Sealed and its opening instant still ahead at ``now``."""
+    return NOT_DRAFT & Q(opens_at__gt=now)
+
+
+class LetterQuerySet(models.QuerySet):
+    def not_drafts(self):
+        return self.filter(NOT_DRAFT)
+
+    def open_at(self, now: dt.datetime):
+        return self.filter(open_at_q(now))
+
+    def sealed_at(self, now: dt.datetime):
+        return self.filter(sealed_at_q(now))
+
 
 class Letter(TimeStampedModel):
     class Status(models.TextChoices):
@@ -55,6 +81,8 @@ class Letter(TimeStampedModel):
     opens_on = models.DateField(null=True, blank=True)
     # When the unlock pass opened it and e-mailed the partners.
     opened_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LetterQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -104,7 +132,7 @@ class Letter(TimeStampedModel):
         return self.status == self.Status.DRAFT
 
     def is_open_at(self, now: dt.datetime) -> bool:
-        """Past its opening instant (drafts never 'open')."""
+        """Past its opening instant (drafts never 'open'): ``open_at_q`` for one row."""
         return (
             self.status != self.Status.DRAFT and self.opens_at is not None and now >= self.opens_at
         )

@@ -23,6 +23,8 @@ import uuid
 
 from django.utils import timezone
 
+from apps.core.errors import KeepsakeError
+
 from . import crypto
 from .models import Letter, LetterRead, NudgeOptIn, OpeningPresence
 from .services import VaultError, letter_read
@@ -30,7 +32,7 @@ from .services import VaultError, letter_read
 ENVELOPE = ("wrapped_key", "title_nonce", "title_ciphertext", "body_nonce", "body_ciphertext")
 
 
-class ImportRefused(Exception):
+class ImportRefused(KeepsakeError):
     """The vault part of an import cannot be done; the message says why (never a key)."""
 
 

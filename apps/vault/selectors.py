@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from apps.core.humanize import countdown, local_and_home
 from apps.core.tz import local_to_utc, local_today, viewer_zone
 
-from .models import Letter, NudgeOptIn, OpeningPresence
+from .models import Letter, NudgeOptIn, OpeningPresence, open_at_q, sealed_at_q
 
-NOT_DRAFT = Q(status__in=[Letter.Status.SEALED, Letter.Status.OPENED])
 # Only these columns are ever read for a letter that may still be sealed.
 METADATA = ("id", "space_id", "author_id", "recipient_id", "status", "sealed_at", "opens_on")
+
+
+def letters_written_by(user) -> QuerySet[Letter]:
+    """Letters the viewer wrote, in their current space: how views find their own letter."""
+    if not getattr(user, "is_authenticated", False) or user.space_id is None:
+        return Letter.objects.none()
+    return Letter.objects.filter(space_id=user.space_id, author=user)
 
 
 def drafts_of(*, user) -> list[Letter]:
@@ -35,7 +41,8 @@ def drafts_of(*, user) -> list[Letter]:
 def waiting_for(*, user, now: dt.datetime) -> list[dict]:
     """Letters to the viewer that are still sealed: how many per opening day, nothing else."""
     return list(
-        Letter.objects.filter(NOT_DRAFT, space_id=user.space_id, recipient=user, opens_at__gt=now)
+        Letter.objects.sealed_at(now)
+        .filter(space_id=user.space_id, recipient=user)
         .values("opens_on")
         .annotate(count=Count("id"))
         .order_by("opens_on")
@@ -45,7 +52,8 @@ def waiting_for(*, user, now: dt.datetime) -> list[dict]:
 def sealed_by(*, user, now: dt.datetime) -> list[dict]:
     """Letters the viewer sealed that are not open yet: dates only."""
     return list(
-        Letter.objects.filter(NOT_DRAFT, space_id=user.space_id, author=user, opens_at__gt=now)
+        Letter.objects.sealed_at(now)
+        .filter(space_id=user.space_id, author=user)
         .values("id", "sealed_at", "opens_on")
         .order_by("opens_on", "sealed_at")
     )
@@ -54,7 +62,8 @@ def sealed_by(*, user, now: dt.datetime) -> list[dict]:
 def opened_years(*, space, now: dt.datetime) -> list[dict]:
     """Every year whose letters have opened, newest first, with how many there were."""
     return list(
-        Letter.objects.filter(NOT_DRAFT, space=space, opens_at__lte=now)
+        Letter.objects.open_at(now)
+        .filter(space=space)
         .annotate(year=ExtractYear("opens_on"))
         .values("year")
         .annotate(count=Count("id"), day=Min("opens_on"))
@@ -65,7 +74,8 @@ def opened_years(*, space, now: dt.datetime) -> list[dict]:
 def archive_of(*, space, now: dt.datetime) -> list[dict]:
     """Every opened year, newest first, with how many letters each partner wrote."""
     rows = (
-        Letter.objects.filter(NOT_DRAFT, space=space, opens_at__lte=now)
+        Letter.objects.open_at(now)
+        .filter(space=space)
         .annotate(year=ExtractYear("opens_on"))
         .values("year", "author_id", "author__display_name", "author__email")
         .annotate(count=Count("id"), day=Min("opens_on"))
@@ -86,7 +96,8 @@ def archive_of(*, space, now: dt.datetime) -> list[dict]:
 def letters_of_year(*, space, year: int, now: dt.datetime) -> list[Letter]:
     """The year's letters that have reached their opening instant, oldest sealed first."""
     return list(
-        Letter.objects.filter(NOT_DRAFT, space=space, opens_on__year=year, opens_at__lte=now)
+        Letter.objects.open_at(now)
+        .filter(space=space, opens_on__year=year)
         .select_related("author", "recipient", "space")
         .prefetch_related("reads")
         .order_by("author__display_name", "author_id", "sealed_at")
@@ -96,7 +107,8 @@ def letters_of_year(*, space, year: int, now: dt.datetime) -> list[Letter]:
 def year_still_sealed(*, space, year: int, now: dt.datetime) -> list[dict]:
     """For a year not open yet: how many letters wait, per day (no other detail)."""
     return list(
-        Letter.objects.filter(NOT_DRAFT, space=space, opens_on__year=year, opens_at__gt=now)
+        Letter.objects.sealed_at(now)
+        .filter(space=space, opens_on__year=year)
         .values("opens_on")
         .annotate(count=Count("id"))
         .order_by("opens_on")
@@ -106,11 +118,17 @@ def year_still_sealed(*, space, year: int, now: dt.datetime) -> list[dict]:
 def open_letter_for(*, user, pk, now: dt.datetime) -> Letter | None:
     """A letter of the viewer's space that has opened (metadata only), else None."""
     return (
-        Letter.objects.filter(NOT_DRAFT, space_id=user.space_id, pk=pk, opens_at__lte=now)
+        Letter.objects.open_at(now)
+        .filter(space_id=user.space_id, pk=pk)
         .filter(Q(author=user) | Q(recipient=user))
         .only(*METADATA, "opens_at")
         .first()
     )
+
+
+def year_has_opened(*, space, year: int, now: dt.datetime) -> bool:
+    """Whether any letter of ``year`` has reached its opening instant."""
+    return Letter.objects.open_at(now).filter(space=space, opens_on__year=year).exists()
 
 
 def presence_in(*, space, year: int) -> list[int]:
@@ -167,8 +185,8 @@ def dashboard_vault(*, space, user, now: dt.datetime | None = None) -> dict:
     zone = viewer_zone(user.time_zone, home)
     today = local_today(home, now)
     viewer_midnight = local_to_utc(local_today(zone, now), dt.time(0, 0), zone)
-    still_sealed = NOT_DRAFT & Q(opens_at__gt=now)
-    opened = NOT_DRAFT & Q(opens_at__lte=now)
+    still_sealed = sealed_at_q(now)
+    opened = open_at_q(now)
     theirs = Q(author=user) | Q(recipient=user)
     counts = Letter.objects.filter(space=space).aggregate(
         drafts=Count("id", filter=Q(author=user, status=Letter.Status.DRAFT)),

@@ -17,8 +17,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from apps.accounts.selectors import partner_of
+from apps.core.errors import KeepsakeError
 from apps.core.tz import local_to_utc, local_today, viewer_zone
 from apps.notifications.models import Category
 from apps.notifications.services import email_enqueue
@@ -37,7 +40,7 @@ BATCH_SIZE = 200
 NUDGE_LEAD = dt.timedelta(days=21)
 
 
-class VaultError(Exception):
+class VaultError(KeepsakeError):
     """A refusal with a message that is safe to show (it never holds letter text)."""
 
 
@@ -85,24 +88,18 @@ def opening_choices(*, space, now: dt.datetime) -> list[tuple[int, dt.date]]:
     return [(n, opening_day(space=space, sealed_on=sealed_on, years_later=n)) for n in YEARS_LATER]
 
 
-def partner_of(user):
-    """The other member of the user's space, or None while they have not joined."""
-    if not user.space_id:
-        return None
-    return get_user_model().objects.filter(space_id=user.space_id).exclude(pk=user.pk).first()
-
-
 # --- Reading: the one place that decrypts ------------------------------------------------
 
 
 @sensitive_variables("title", "body")
-def letter_read(*, letter: Letter, user, now: dt.datetime) -> LetterText:
+def letter_read(*, letter: Letter, user, now: dt.datetime | None = None) -> LetterText:
     """The letter's text for ``user`` at ``now``, or a ``VaultError``.
 
     A draft opens for its author only; a sealed letter for either partner once its
     opening instant has passed. A ciphertext that does not authenticate (moved
     opening day, swapped rows, wrong key) is logged and reported as unreadable.
     """
+    now = now or timezone.now()
     if user.space_id is None or user.space_id != letter.space_id:
         raise LetterNotFound("No such letter.")
     if user.pk not in (letter.author_id, letter.recipient_id):
@@ -183,8 +180,11 @@ def letter_delete(*, letter: Letter, user) -> None:
 
 
 @sensitive_variables("text")
-def letter_seal(*, letter: Letter, user, years_later: int = 0, now: dt.datetime) -> Letter:
+def letter_seal(
+    *, letter: Letter, user, years_later: int = 0, now: dt.datetime | None = None
+) -> Letter:
     """Seal a draft for good. The opening instant is fixed now and bound into the ciphertext."""
+    now = now or timezone.now()
     with transaction.atomic():
         locked = _locked(letter)
         if locked.author_id != user.pk or locked.space_id != user.space_id:
@@ -213,8 +213,9 @@ def letter_seal(*, letter: Letter, user, years_later: int = 0, now: dt.datetime)
 # --- Opening ------------------------------------------------------------------------------
 
 
-def letter_mark_read(*, letter: Letter, user, now: dt.datetime) -> LetterRead:
+def letter_mark_read(*, letter: Letter, user, now: dt.datetime | None = None) -> LetterRead:
     """Record the first time ``user`` read an open letter (later reads change nothing)."""
+    now = now or timezone.now()
     if user.space_id != letter.space_id or user.pk not in (letter.author_id, letter.recipient_id):
         raise LetterNotFound("No such letter.")
     if not letter.is_open_at(now):
@@ -229,8 +230,9 @@ def letter_mark_read(*, letter: Letter, user, now: dt.datetime) -> LetterRead:
         return LetterRead.objects.get(letter=letter, user=user)
 
 
-def presence_arrive(*, space, user, year: int, now: dt.datetime) -> OpeningPresence:
+def presence_arrive(*, space, user, year: int, now: dt.datetime | None = None) -> OpeningPresence:
     """'I'm here' for opening a year's letters together."""
+    now = now or timezone.now()
     if user.space_id != space.pk:
         raise LetterNotFound("No such page.")
     try:
@@ -258,11 +260,7 @@ def _queue_opening_emails(*, space_id: int, day: dt.date) -> int:
         return 0
     # Every letter of the day, not just those this batch (or pass) has opened: the
     # dedupe key lets only the first batch's e-mail through, and it must be right.
-    count = (
-        Letter.objects.filter(space_id=space_id, opens_on=day)
-        .exclude(status=Letter.Status.DRAFT)
-        .count()
-    )
+    count = Letter.objects.not_drafts().filter(space_id=space_id, opens_on=day).count()
     for member in members:
         email_enqueue(
             to_email=member.email,
@@ -280,7 +278,7 @@ def _queue_opening_emails(*, space_id: int, day: dt.date) -> int:
     return len(members)
 
 
-def letter_unlock_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+def letter_unlock_due(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """Scheduler pass: open every sealed letter whose instant has come, exactly once.
 
     Due rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED``, so two passes
@@ -288,12 +286,14 @@ def letter_unlock_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
     together. A pass that runs late (after downtime) still opens everything due.
     The opt-in reminders to write ride on the same pass (see ``nudges_send_due``).
     """
+    now = now or timezone.now()
     return letters_open_due(now=now, batch_size=batch_size) + nudges_send_due(
         now=now, batch_size=batch_size
     )
 
 
-def letters_open_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+def letters_open_due(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    now = now or timezone.now()
     opened = 0
     while True:
         with transaction.atomic():
@@ -337,8 +337,9 @@ def _nudge_at(space, now: dt.datetime) -> dt.datetime:
     return max(instant - NUDGE_LEAD, now)
 
 
-def nudge_set(*, user, enabled: bool, now: dt.datetime) -> NudgeOptIn | None:
+def nudge_set(*, user, enabled: bool, now: dt.datetime | None = None) -> NudgeOptIn | None:
     """Opt in to (or out of) a reminder to write a few weeks before each opening day."""
+    now = now or timezone.now()
     with transaction.atomic():
         if not enabled or user.space_id is None:
             NudgeOptIn.objects.filter(user=user).delete()
@@ -349,8 +350,9 @@ def nudge_set(*, user, enabled: bool, now: dt.datetime) -> NudgeOptIn | None:
     return row
 
 
-def nudges_send_due(*, now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+def nudges_send_due(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """E-mail each opted-in partner once per opening day, with a count of what waits."""
+    now = now or timezone.now()
     sent = 0
     with transaction.atomic():
         due = list(
@@ -404,66 +406,3 @@ def _queue_nudge(*, user, space, day: dt.date, now: dt.datetime) -> None:
         category=Category.VAULT,
         user=user,
     )
-
-
-# --- Keys ---------------------------------------------------------------------------------
-
-
-@dataclass
-class RewrapResult:
-    rewrapped: int = 0
-    current: int = 0
-    failed: list[str] = field(default_factory=list)
-
-
-def letters_rewrap(*, batch_size: int = BATCH_SIZE) -> RewrapResult:
-    """Re-wrap every letter's data key under the newest KEK (texts stay untouched)."""
-    ring = crypto.keyring()
-    newest = ring.newest_id
-    result = RewrapResult(current=Letter.objects.filter(key_id=newest).count())
-    pending = list(
-        Letter.objects.exclude(key_id=newest).order_by("pk").values_list("pk", flat=True)
-    )
-    for start in range(0, len(pending), batch_size):
-        chunk = pending[start : start + batch_size]
-        with transaction.atomic():
-            for letter in (
-                Letter.objects.filter(pk__in=chunk)
-                .select_related("space")
-                .select_for_update(of=("self",))
-                .order_by("pk")
-            ):
-                if letter.key_id == newest:
-                    result.current += 1
-                    continue
-                try:
-                    letter.set_envelope(
-                        crypto.rewrap(letter.envelope(), binding=letter.binding(), ring=ring)
-                    )
-                except crypto.DecryptionFailed as exc:
-                    logger.error("Vault: letter %s could not be re-wrapped: %s", letter.pk, exc)
-                    result.failed.append(str(letter.pk))
-                    continue
-                Letter.objects.filter(pk=letter.pk).update(
-                    key_id=letter.key_id, wrapped_key=letter.wrapped_key
-                )
-                result.rewrapped += 1
-    return result
-
-
-def letters_key_check() -> RewrapResult:
-    """Dry run of the re-wrap: which letters the configured keys can (not) unwrap."""
-    ring = crypto.keyring()
-    result = RewrapResult()
-    letters = Letter.objects.select_related("space").order_by("pk")
-    for letter in letters.iterator(chunk_size=BATCH_SIZE):
-        if not crypto.unwraps(letter.envelope(), binding=letter.binding(), ring=ring):
-            logger.error(
-                "Vault: letter %s cannot be unwrapped (key id %s)", letter.pk, letter.key_id
-            )
-            result.failed.append(str(letter.pk))
-        elif letter.key_id == ring.newest_id:
-            result.current += 1
-        else:
-            result.rewrapped += 1  # would be re-wrapped
-    return result

@@ -13,6 +13,8 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.access import space_required
+from apps.accounts.models import MAX_MEMBERS
+from apps.accounts.selectors import members_of, partner_of
 
 from . import selectors, services
 from .forms import LetterForm, SealForm
@@ -23,7 +25,7 @@ MIN_YEAR, MAX_YEAR = 1900, 9000
 
 def _own_letter(request, pk) -> Letter:
     """A letter the viewer wrote, in their space; anything else is a 404."""
-    return get_object_or_404(Letter, pk=pk, space_id=request.user.space_id, author=request.user)
+    return get_object_or_404(selectors.letters_written_by(request.user), pk=pk)
 
 
 def _check_year(year: int) -> None:
@@ -51,7 +53,7 @@ def home(request):
         "sealed": selectors.sealed_by(user=user, now=now),
         "years": selectors.opened_years(space=request.space, now=now),
         "opening": selectors.vault_opening(space=request.space, user=user, now=now),
-        "partner": services.partner_of(user),
+        "partner": partner_of(user),
         "nudge": selectors.nudge_of(user=user),
     }
     return render(request, "vault/home.html", context)
@@ -75,7 +77,7 @@ def nudge(request):
 @sensitive_variables()
 @require_http_methods(["GET", "POST"])
 def letter_write(request):
-    partner = services.partner_of(request.user)
+    partner = partner_of(request.user)
     form = LetterForm(request.POST or None)
     if partner is not None and request.method == "POST" and form.is_valid():
         try:
@@ -244,20 +246,20 @@ def year(request, year):
     context = {
         "year": year,
         "groups": _year_groups(request, letters, now),
-        "partner": services.partner_of(request.user),
+        "partner": partner_of(request.user),
     }
     return render(request, "vault/year.html", context)
 
 
 def _together_state(request, year) -> dict:
     here = set(selectors.presence_in(space=request.space, year=year))
-    members = list(request.space.members.order_by("joined_space_at", "pk"))
+    members = members_of(request.space)
     return {
         "members": [
             {"name": m.name, "here": m.pk in here, "me": m == request.user} for m in members
         ],
         "me_here": request.user.pk in here,
-        "both_here": len(members) == 2 and all(m.pk in here for m in members),
+        "both_here": len(members) == MAX_MEMBERS and all(m.pk in here for m in members),
     }
 
 
@@ -289,10 +291,7 @@ def together(request, year):
 @require_GET
 def together_status(request, year):
     _check_year(year)
-    opened = Letter.objects.filter(
-        space=request.space, opens_on__year=year, opens_at__lte=timezone.now()
-    ).exclude(status=Letter.Status.DRAFT)
-    if not opened.exists():
+    if not selectors.year_has_opened(space=request.space, year=year, now=timezone.now()):
         # Like the page it serves: a year without opened letters is a 404.
         raise Http404("No such year")
     state = _together_state(request, year)

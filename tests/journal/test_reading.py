@@ -261,8 +261,15 @@ def test_dashboard_selector(both_ways, write):
     assert data["prompt"] == selectors.today_prompt(space=viewer.space)
     assert [e.text for e in data["latest"]] == ["first", "shared by my partner"]
     assert data["new_count"] == 2
-    assert data["form"].initial["prompt_key"] == data["prompt"].key
-    assert not data["form"]["answer_prompt"].value()  # answering is a choice, unticked
+
+
+def test_dashboard_quick_entry_answers_todays_prompt_by_choice(both_ways, client_of):
+    """The form belongs to the dashboard view; it carries the prompt, unticked."""
+    viewer = both_ways.partner
+    response = client_of(viewer).get("/home/")
+    form = response.context["journal_form"]
+    assert form.initial["prompt_key"] == selectors.today_prompt(space=viewer.space).key
+    assert not form["answer_prompt"].value()  # answering is a choice, unticked
 
 
 def test_lone_partner_sees_the_journal(client, space):

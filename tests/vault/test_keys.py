@@ -22,6 +22,8 @@ from .conftest import local
 pytestmark = pytest.mark.django_db
 
 SEALING = local("Europe/Berlin", 2026, 3, 1, 12)
+# The letter check is a database check: it runs for the databases a command names.
+DB = ["default"]
 
 
 @pytest.fixture
@@ -37,11 +39,11 @@ def embedded(settings, tmp_path):
 
 
 def test_migrate_creates_the_key_file_before_any_letter(embedded):
-    call_command("migrate", verbosity=0)
+    call_command("migrate", verbosity=0, skip_checks=False)
     assert stat.S_IMODE(os.stat(embedded).st_mode) == 0o600
     key = embedded.read_text()
     assert key.startswith(f"{crypto.LOCAL_KEY_ID}:")
-    call_command("migrate", verbosity=0)
+    call_command("migrate", verbosity=0, skip_checks=False)
     assert embedded.read_text() == key  # created once, never replaced
 
 
@@ -107,29 +109,29 @@ def test_check_passes_when_the_keys_fit(couple, alice, seal, settings):
     services.letter_create(author=alice, title="Draft", body="too")
     settings.VAULT_KEYS = crypto.new_key_spec("k2") + "," + settings.VAULT_KEYS
     seal(alice, now=SEALING)  # a second key id in use
-    assert checks.check_letter_keys() == []
-    call_command("check")  # raises on any error
+    assert checks.check_letter_keys(databases=DB) == []
+    call_command("check", databases=DB)  # raises on any error
 
 
 def test_check_names_a_key_id_the_keyring_lacks(couple, alice, seal, settings):
     seal(alice, now=SEALING)
     settings.VAULT_KEYS = crypto.new_key_spec("k2")
-    errors = checks.check_letter_keys()
+    errors = checks.check_letter_keys(databases=DB)
     assert _ids(errors) == ["vault.E002"]
     assert "'test1'" in errors[0].msg and "does not hold" in errors[0].msg
     with pytest.raises(SystemCheckError, match=r"vault\.E002"):
-        call_command("check")
+        call_command("check", databases=DB)
 
 
 def test_check_finds_a_wrong_key_under_the_right_id(couple, alice, seal, settings):
     letter = seal(alice, now=SEALING)
     settings.VAULT_KEYS = crypto.new_key_spec("test1")  # well-formed, but not the key
-    errors = checks.check_letter_keys()
+    errors = checks.check_letter_keys(databases=DB)
     assert _ids(errors) == ["vault.E003"]
     assert "'test1'" in errors[0].msg and str(letter.pk) in errors[0].msg
     assert settings.VAULT_KEYS.split(":")[1] not in errors[0].msg + errors[0].hint
     with pytest.raises(SystemCheckError, match=r"vault\.E003"):
-        call_command("check")
+        call_command("check", databases=DB)
 
 
 def test_one_altered_row_is_a_warning_not_a_wrong_key(couple, alice, seal, settings):
@@ -137,19 +139,19 @@ def test_one_altered_row_is_a_warning_not_a_wrong_key(couple, alice, seal, setti
     letters = [seal(alice, now=SEALING) for _ in range(3)]
     damaged = letters[0]
     Letter.objects.filter(pk=damaged.pk).update(wrapped_key=bytes(32))
-    errors = checks.check_letter_keys()
+    errors = checks.check_letter_keys(databases=DB)
     assert _ids(errors) == ["vault.W001"]
     assert str(damaged.pk) in errors[0].msg
-    call_command("check")  # a warning: start-up goes on
+    call_command("check", databases=DB)  # a warning: start-up goes on
     # Every sampled row failing is the key's fault after all.
     Letter.objects.update(wrapped_key=bytes(32))
-    assert _ids(checks.check_letter_keys()) == ["vault.E003"]
+    assert _ids(checks.check_letter_keys(databases=DB)) == ["vault.E003"]
 
 
 def test_check_reports_a_lost_key_file(embedded, couple, alice):
     services.letter_create(author=alice, title="Kept", body="Under the local key")
     embedded.unlink()
-    errors = checks.check_letter_keys()
+    errors = checks.check_letter_keys(databases=DB)
     assert _ids(errors) == ["vault.E001"]
     assert "is missing" in errors[0].msg
     assert not embedded.exists()
@@ -158,7 +160,7 @@ def test_check_reports_a_lost_key_file(embedded, couple, alice):
 def test_check_costs_one_query_plus_one_per_key_id(couple, alice, bob, seal, settings):
     def selects() -> int:
         with CaptureQueriesContext(connection) as queries:
-            assert checks.check_letter_keys() == []
+            assert checks.check_letter_keys(databases=DB) == []
         return sum(q["sql"].lstrip().upper().startswith("SELECT") for q in queries)
 
     seal(alice, now=SEALING)
@@ -173,16 +175,32 @@ def test_check_costs_one_query_plus_one_per_key_id(couple, alice, bob, seal, set
 def test_check_is_quiet_before_migrate_and_without_a_database(couple, alice, seal):
     seal(alice, now=SEALING)
     with mock.patch.object(Letter._meta, "db_table", "vault_letter_not_migrated_yet"):
-        assert checks.check_letter_keys() == []
+        assert checks.check_letter_keys(databases=DB) == []
     assert Letter.objects.count() == 1  # the connection is still usable (PostgreSQL)
     for refusal in (OperationalError("connection refused"), RuntimeError("no access")):
         with mock.patch.object(checks.transaction, "atomic", side_effect=refusal):
-            assert checks.check_letter_keys() == []
+            assert checks.check_letter_keys(databases=DB) == []
+
+
+def test_letter_check_runs_in_migrate_not_in_every_command(
+    couple, alice, seal, settings, django_assert_num_queries
+):
+    """Wrong keys stop `migrate` (every start-up runs it first) and `check --database`;
+    any other command's system checks (a shell, Celery, `check`) do not query for it."""
+    seal(alice, now=SEALING)
+    settings.VAULT_KEYS = crypto.new_key_spec("test1")  # wrong key: vault.E003
+    with django_assert_num_queries(0):
+        assert checks.check_letter_keys() == []
+        call_command("check")
+    with pytest.raises(SystemCheckError, match=r"vault\.E003"):
+        call_command("check", "--database", "default")
+    with pytest.raises(SystemCheckError, match=r"vault\.E003"):
+        call_command("migrate", verbosity=0, skip_checks=False)
 
 
 def test_check_without_letters_reads_no_key(couple, settings):
     settings.VAULT_KEYS = crypto.new_key_spec("anything")
-    assert checks.check_letter_keys() == []
+    assert checks.check_letter_keys(databases=DB) == []
 
 
 # --- 5. Error reports -------------------------------------------------------------------------

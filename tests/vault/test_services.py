@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from apps.notifications.models import OutboundEmail
-from apps.vault import crypto, services
+from apps.vault import crypto, keys, services
 from apps.vault.models import Letter, LetterRead
 from tests.factories import UserFactory
 
@@ -368,7 +368,7 @@ def test_rewrap_does_not_declare_old_keys_unneeded_while_letters_still_use_them(
     old = settings.VAULT_KEYS
     seal(alice, now=local("Europe/Berlin", 2026, 3, 1))
     settings.VAULT_KEYS = f"{crypto.new_key_spec('k2')},{old}"
-    real = services.letters_rewrap
+    real = keys.letters_rewrap
 
     def rewrap_while_an_old_process_writes():
         result = real()

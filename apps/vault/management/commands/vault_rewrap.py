@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.vault import crypto
+from apps.vault.keys import letters_key_check, letters_rewrap
 from apps.vault.models import Letter
-from apps.vault.services import letters_key_check, letters_rewrap
 
 
 class Command(BaseCommand):
