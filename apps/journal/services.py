@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.accounts.selectors import partner_of
 from apps.core.errors import KeepsakeError
+from apps.core.scheduling import claim_due
 from apps.core.tz import get_zone, local_to_utc, local_today
 from apps.notifications.models import Category
 from apps.notifications.services import email_enqueue
@@ -263,16 +264,6 @@ def nudges_sync_space(*, space, now: dt.datetime | None = None) -> None:
 # --- The scheduler pass ------------------------------------------------------------------------
 
 
-def _claim(field: str, *, now: dt.datetime) -> list[JournalProfile]:
-    """Due profiles, locked for this transaction; other workers skip them."""
-    return list(
-        JournalProfile.objects.filter(**{f"{field}__lte": now})
-        .select_for_update(skip_locked=True, of=("self",))
-        .select_related("user", "user__space")
-        .order_by(field)[:BATCH_SIZE]
-    )
-
-
 def _nudge_one(profile: JournalProfile, *, now: dt.datetime) -> bool:
     user = profile.user
     scheduled = profile.next_nudge_at
@@ -373,14 +364,21 @@ def nudges_schedule_due(*, now: dt.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     queued = 0
-    for field, handle in (("next_nudge_at", _nudge_one), ("next_digest_at", _digest_one)):
-        while True:
-            with transaction.atomic():
-                rows = _claim(field, now=now)
-                for profile in rows:
-                    queued += bool(handle(profile, now=now))
-            if len(rows) < BATCH_SIZE:
-                break
+    for field, handle_one in (("next_nudge_at", _nudge_one), ("next_digest_at", _digest_one)):
+
+        def handle(ids, field=field, handle_one=handle_one):
+            nonlocal queued
+            profiles = (
+                JournalProfile.objects.filter(pk__in=ids)
+                .select_related("user", "user__space")
+                .order_by(field)
+            )
+            for profile in profiles:
+                queued += bool(handle_one(profile, now=now))
+
+        claim_due(
+            JournalProfile.objects.all(), due=field, now=now, handle=handle, batch_size=BATCH_SIZE
+        )
     return queued
 
 

@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from apps.accounts.selectors import partner_of
 from apps.core.errors import KeepsakeError
+from apps.core.scheduling import claim_due
 from apps.core.tz import local_to_utc, local_today, viewer_zone
 from apps.notifications.models import Category
 from apps.notifications.services import email_enqueue
@@ -293,27 +294,29 @@ def letter_unlock_due(*, now: dt.datetime | None = None, batch_size: int = BATCH
 
 
 def letters_open_due(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Open every sealed letter whose instant has come and tell both partners, once per
+    space and day. Returns how many letters opened."""
     now = now or timezone.now()
     opened = 0
-    while True:
-        with transaction.atomic():
-            due = list(
-                Letter.objects.filter(status=Letter.Status.SEALED, opens_at__lte=now)
-                .select_for_update(skip_locked=True)
-                .order_by("opens_at")
-                .values_list("pk", "space_id", "opens_on")[:batch_size]
-            )
-            if not due:
-                break
-            changed = Letter.objects.filter(
-                pk__in=[pk for pk, _, _ in due], status=Letter.Status.SEALED
-            ).update(status=Letter.Status.OPENED, opened_at=now)
-            opened += changed
-            for space_id, day in sorted({(space_id, day) for _, space_id, day in due}):
-                _queue_opening_emails(space_id=space_id, day=day)
+
+    def handle(ids):
+        nonlocal opened
+        due = list(Letter.objects.filter(pk__in=ids).values_list("space_id", "opens_on"))
+        changed = Letter.objects.filter(pk__in=ids, status=Letter.Status.SEALED).update(
+            status=Letter.Status.OPENED, opened_at=now
+        )
+        opened += changed
+        for space_id, day in sorted(set(due)):
+            _queue_opening_emails(space_id=space_id, day=day)
         logger.info("Vault: opened %s letter(s)", changed)
-        if len(due) < batch_size:
-            break
+
+    claim_due(
+        Letter.objects.filter(status=Letter.Status.SEALED),
+        due="opens_at",
+        now=now,
+        handle=handle,
+        batch_size=batch_size,
+    )
     return opened
 
 
@@ -351,17 +354,14 @@ def nudge_set(*, user, enabled: bool, now: dt.datetime | None = None) -> NudgeOp
 
 
 def nudges_send_due(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
-    """E-mail each opted-in partner once per opening day, with a count of what waits."""
+    """E-mail each opted-in partner once per opening day, with a count of what waits.
+    Returns how many were e-mailed."""
     now = now or timezone.now()
     sent = 0
-    with transaction.atomic():
-        due = list(
-            NudgeOptIn.objects.filter(next_nudge_at__lte=now)
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("user__space")
-            .order_by("next_nudge_at")[:batch_size]
-        )
-        for row in due:
+
+    def handle(ids):
+        nonlocal sent
+        for row in NudgeOptIn.objects.filter(pk__in=ids).select_related("user__space"):
             space = row.user.space
             if space is None:
                 NudgeOptIn.objects.filter(pk=row.pk).update(next_nudge_at=None)
@@ -375,6 +375,10 @@ def nudges_send_due(*, now: dt.datetime | None = None, batch_size: int = BATCH_S
             sent += 1
             following = opening_instant(space=space, day=space.anniversary_in(day.year + 1))
             NudgeOptIn.objects.filter(pk=row.pk).update(next_nudge_at=following - NUDGE_LEAD)
+
+    claim_due(
+        NudgeOptIn.objects.all(), due="next_nudge_at", now=now, handle=handle, batch_size=batch_size
+    )
     return sent
 
 

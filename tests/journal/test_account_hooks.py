@@ -4,11 +4,12 @@ import datetime as dt
 import threading
 import time
 import zoneinfo
+from unittest import mock
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connections, transaction
+from django.db import connections
 
 from apps.accounts import services as account_services
 from apps.journal import services
@@ -139,15 +140,18 @@ def test_zone_change_during_a_pass_is_not_lost_on_postgres(postgres, alice):
     claimed = threading.Event()
     errors = []
 
+    real_enqueue = services.email_enqueue
+
+    def slow_enqueue(**kwargs):
+        # The pass holds Alice's row while it queues her nudge: pause there.
+        claimed.set()
+        time.sleep(1)
+        return real_enqueue(**kwargs)
+
     def the_pass():
-        # The pass's own steps, with a pause while it holds the row.
         try:
-            with transaction.atomic():
-                rows = services._claim("next_nudge_at", now=NUDGE_BERLIN)
-                claimed.set()
-                time.sleep(1)
-                for profile in rows:
-                    services._nudge_one(profile, now=NUDGE_BERLIN)
+            with mock.patch.object(services, "email_enqueue", slow_enqueue):
+                services.nudges_schedule_due(now=NUDGE_BERLIN)
         except Exception as exc:  # re-raised below
             errors.append(exc)
         finally:

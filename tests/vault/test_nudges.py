@@ -113,3 +113,15 @@ def test_a_late_reminder_counts_minutes_in_each_partners_zone(
         assert line in message.alternatives[0][0].replace("<strong>", "").replace("</strong>", "")
         assert "1 day" not in message.body
     assert {m.to[0] for m in mail.outbox} == set(expected)
+
+
+def test_the_nudge_pass_drains_every_due_row_not_one_batch(
+    couple, alice, bob, seal, django_capture_on_commit_callbacks
+):
+    """The pass handled one batch per tick; with claim_due it drains them all."""
+    seal(alice, now=SEALING)
+    for user in (alice, bob):
+        row = services.nudge_set(user=user, enabled=True, now=SEALING)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.nudges_send_due(now=row.next_nudge_at, batch_size=1) == 2
+    assert {m.to[0] for m in mail.outbox} == {alice.email, bob.email}
