@@ -29,6 +29,15 @@ def _pg_type(field: models.Field) -> tuple[str, bool]:
     return field.db_type(connection) or "text", False
 
 
+def _arrays(types: list[tuple[str, bool]], rows: Sequence[Sequence]) -> list[list]:
+    """One array parameter per column (JSON columns as text)."""
+    arrays = []
+    for i, (_, is_json) in enumerate(types):
+        column = [row[i] for row in rows]
+        arrays.append([json.dumps(v) for v in column] if is_json else column)
+    return arrays
+
+
 def _execute_binary(sql: str, params: list) -> None:
     import psycopg
 
@@ -63,14 +72,10 @@ def insert_ignoring_conflicts(
     )
     aliases = ", ".join(f"c{i}" for i in range(len(columns)))
     table = connection.ops.quote_name(meta.db_table)
-    params = []
-    for i, (_, is_json) in enumerate(types):
-        column = [row[i] for row in rows]
-        params.append([json.dumps(v) for v in column] if is_json else column)
     _execute_binary(
         f"INSERT INTO {table} ({', '.join(names)}) SELECT {select} "  # noqa: S608
         f"FROM unnest({arrays}) AS v({aliases}) ON CONFLICT DO NOTHING",
-        params,
+        _arrays(types, rows),
     )
 
 
@@ -103,12 +108,8 @@ def update_by_pk(
     )
     table = connection.ops.quote_name(meta.db_table)
     pk = connection.ops.quote_name(meta.pk.column)
-    params = []
-    for i, (_, is_json) in enumerate(types):
-        column = [row[i] for row in rows]
-        params.append([json.dumps(v) for v in column] if is_json else column)
     _execute_binary(
         f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({aliases}) "  # noqa: S608
         f"WHERE t.{pk} = v.c0",
-        params,
+        _arrays(types, rows),
     )

@@ -8,6 +8,17 @@ from apps.rituals.recurrence import rrule_from_answers
 UTC = dt.UTC
 
 
+def utc(*args):
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+def to(user):
+    """The e-mails sent to ``user`` (Django's in-memory outbox)."""
+    from django.core import mail
+
+    return [m for m in mail.outbox if user.email in m.to]
+
+
 def make_ritual(space, user, *, now, answers=None, at=dt.time(19, 30), starts_on=None, **extra):
     answers = answers or {"freq": "daily", "interval": 1}
     starts_on = starts_on or dt.date(2026, 1, 1)

@@ -10,18 +10,10 @@ from apps.accounts.models import User
 from apps.rituals import services
 from apps.rituals.models import Reminder, ReminderSchedule
 
-from .conftest import make_ritual
+from .conftest import make_ritual, to, utc
 
 UTC = dt.UTC
 pytestmark = pytest.mark.django_db
-
-
-def utc(*args):
-    return dt.datetime(*args, tzinfo=UTC)
-
-
-def to(user):
-    return [m for m in mail.outbox if user.email in m.to]
 
 
 def schedule(ritual, user):

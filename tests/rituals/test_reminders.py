@@ -10,18 +10,10 @@ from apps.rituals import services
 from apps.rituals.models import QuestionUse, Reminder, ReminderSchedule, Ritual
 from apps.rituals.questions import QUESTIONS
 
-from .conftest import make_ritual
+from .conftest import make_ritual, to, utc
 
 UTC = dt.UTC
 pytestmark = pytest.mark.django_db
-
-
-def utc(*args):
-    return dt.datetime(*args, tzinfo=UTC)
-
-
-def to(user):
-    return [m for m in mail.outbox if user.email in m.to]
 
 
 def test_daily_reminder_sent_once_per_partner_at_the_right_time(ritual_maker, alice, bob, tick):
