@@ -4,6 +4,7 @@ in the plain-text part and the subject."""
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -112,6 +113,22 @@ def test_every_kind_of_email_escapes_html_and_keeps_text_verbatim(
         "vault_nudge",
     } <= templates, templates
     _check(rows)
+    # What was actually sent, too: a sent account e-mail keeps no body at rest, so its
+    # delivered message is the one to read.
+    from django.core import mail
+
+    template_of = {str(row.pk): row.template for row in rows}
+    sent = [
+        SimpleNamespace(
+            template=template_of.get(m.extra_headers.get("X-Keepsake-Id"), "?"),
+            subject=m.subject,
+            body_text=m.body,
+            body_html=m.alternatives[0][0] if m.alternatives else "",
+        )
+        for m in mail.outbox
+    ]
+    assert {"invitation", "test"} <= {m.template for m in sent}
+    _check(sent)
 
 
 def test_the_downloaded_copy_escapes_what_partners_wrote(hostile_couple):
