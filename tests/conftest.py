@@ -107,6 +107,17 @@ def both_ways(request, alice, bob) -> Pair:
     return Pair(alice, bob) if request.param == "alice-acts" else Pair(bob, alice)
 
 
+def live_apart(pair: Pair, *, away: str = "Europe/Berlin"):
+    """The acting partner lives in ``away``, the other at home (the space's zone):
+    (traveller, homebody). The zone scenarios of issue 10 start here."""
+    traveller, homebody = pair.actor, pair.partner
+    traveller.time_zone = away
+    traveller.save()
+    homebody.time_zone = ""
+    homebody.save()
+    return traveller, homebody
+
+
 @pytest.fixture
 def alice_client(client, alice):
     client.force_login(alice)

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from apps.rituals import services
 from apps.rituals.recurrence import rrule_from_answers
+from tests.conftest import live_apart
 
 pytestmark = pytest.mark.django_db
 
@@ -45,11 +46,7 @@ def zones(space, both_ways):
     """The space at home in Anchorage; the acting partner in Berlin, the other at home."""
     space.time_zone = "America/Anchorage"
     space.save()
-    traveller, homebody = both_ways.actor, both_ways.partner
-    traveller.time_zone = "Europe/Berlin"
-    traveller.save()
-    homebody.time_zone = ""
-    homebody.save()
+    traveller, homebody = live_apart(both_ways)
     answers = {"freq": "daily", "interval": 1}
     starts_on = dt.date(2026, 11, 1)
     services.ritual_create(

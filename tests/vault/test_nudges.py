@@ -12,6 +12,7 @@ from django.urls import reverse
 from apps.notifications.models import OutboundEmail
 from apps.vault import services
 from apps.vault.models import NudgeOptIn
+from tests.conftest import live_apart
 
 from .conftest import local
 
@@ -88,11 +89,7 @@ def test_a_late_reminder_counts_minutes_in_each_partners_zone(
     space.time_zone = home
     space.anniversary = dt.date(2015, 12, 3)
     space.save()
-    traveller, homebody = both_ways.actor, both_ways.partner
-    traveller.time_zone = "Europe/Berlin"
-    traveller.save()
-    homebody.time_zone = ""
-    homebody.save()
+    traveller, homebody = live_apart(both_ways)
     seal(homebody, now=local(home, 2026, 3, 1, 12))
     opens = local(home, 2026, 12, 3, 0, 0)  # 10:00 in Berlin
     now = opens - dt.timedelta(minutes=35)

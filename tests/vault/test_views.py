@@ -15,6 +15,7 @@ from django.urls import reverse
 from apps.vault import services
 from apps.vault.models import Letter, LetterRead, OpeningPresence
 from apps.vault.selectors import dashboard_vault
+from tests.conftest import live_apart
 
 from .conftest import local
 
@@ -448,11 +449,7 @@ def apart(space, both_ways, seal):
     space.time_zone = HOME
     space.anniversary = dt.date(2015, 12, 3)
     space.save()
-    traveller, homebody = both_ways.actor, both_ways.partner
-    traveller.time_zone = "Europe/Berlin"
-    traveller.save()
-    homebody.time_zone = ""
-    homebody.save()
+    traveller, homebody = live_apart(both_ways)
     letter = seal(homebody, now=local(HOME, 2026, 3, 1, 12))
     assert letter.opens_at == OPENS
     return traveller, homebody
